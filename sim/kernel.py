@@ -2,8 +2,10 @@
 
 The state of GD is the coefficient matrix Z: Z[k, i] is the raw coefficient of neuron k on data point i,
 ``w_k(t) = w_k(0) + sum_i Z[k, i] x_i``.  The kernel stores every (neuron, point) array transposed, as
-(n, M) with the neurons innermost (``Zt[i, k] = Z[k, i]``): the long, contiguous neuron axis is what the
-compiler vectorizes.  KCG's coefficients (Def. 5.1)
+(n, M) with the neurons innermost (``Zt[i, k] = Z[k, i]``): the long, contiguous neuron axis is what is
+vectorized.  For ReLU and leaky ReLU the three passes of a step (coefficient update, pre-activations,
+outputs with the pattern bookkeeping) are explicit vector code (``sim.simd``), each in a documented
+fixed order, bit for bit what the plain loops compute (tested).  KCG's coefficients (Def. 5.1)
 are ``rho[k, i] = Z[k, i] * ||x_i||^2``.  Pre-activations are recomputed from the state at every
 step, ``P = P0 + Z G``, so the only accumulated quantity is ``Z`` itself, and it is accumulated with
 Neumaier's compensated summation (``Z`` + its compensation ``Zc``; notes §5): over 10^8 steps of tiny
@@ -29,6 +31,8 @@ import math
 
 import numpy as np
 from numba import njit
+
+from .simd import pl_row_pass, pl_row_sum, pl_update_row, preact_row, preact_rows2
 
 RELU, LEAKY_RELU, SMOOTH_LEAKY = 0, 1, 2
 LOGISTIC, EXPONENTIAL = 0, 1
@@ -103,41 +107,18 @@ def preactivations(P0t: np.ndarray, Zt: np.ndarray, Zct: np.ndarray, G: np.ndarr
 def _preact(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndarray) -> None:
     """out = P0^T + (zeff^T G)^T, summed over i' in a fixed order.  FMA contraction is the only fast-math
     licence: nothing is reassociated."""
-    n, M = zeff.shape
-    for i in range(n):
-        for k in range(M):
-            out[i, k] = P0t[i, k]
-        for ip in range(n):
-            g = G[ip, i]
-            for k in range(M):
-                out[i, k] += zeff[ip, k] * g
-
-
-@njit(cache=True, inline="always", fastmath={"contract"})
-def _row_output_pl(Pt: np.ndarray, i: int, a: np.ndarray, slope: float) -> float:
-    """sum_k a_k sigma(P[k, i]) for ReLU (slope 0) / leaky ReLU, sigma(z) = max(z, 0) + slope min(z, 0)
-    (exact, branch-free), in four interleaved partial sums of fixed order (deterministic; hides the add
-    latency)."""
-    M = Pt.shape[1]
-    a0 = a1 = a2 = a3 = 0.0
-    k4 = M - M % 4
-    for k in range(0, k4, 4):
-        z0, z1, z2, z3 = Pt[i, k], Pt[i, k + 1], Pt[i, k + 2], Pt[i, k + 3]
-        a0 += a[k] * (max(z0, 0.0) + slope * min(z0, 0.0))
-        a1 += a[k + 1] * (max(z1, 0.0) + slope * min(z1, 0.0))
-        a2 += a[k + 2] * (max(z2, 0.0) + slope * min(z2, 0.0))
-        a3 += a[k + 3] * (max(z3, 0.0) + slope * min(z3, 0.0))
-    for k in range(k4, M):
-        z = Pt[i, k]
-        a0 += a[k] * (max(z, 0.0) + slope * min(z, 0.0))
-    return (a0 + a1) + (a2 + a3)
+    n = zeff.shape[0]
+    for i in range(0, n - 1, 2):
+        preact_rows2(P0t, zeff, G, i, out)
+    if n % 2:
+        preact_row(P0t, zeff, G, n - 1, out)
 
 
 @njit(cache=True, fastmath={"contract"})
 def outputs(Pt: np.ndarray, a: np.ndarray, kind: int, gamma: float, out: np.ndarray) -> None:
-    """out[i] = f(W, x_i) = sum_k a_k sigma(P[k, i]) (a fixed summation order).  Compiled with the same
-    FMA-contraction licence as ``_preact_fused``, which computes the same sums inside the step loop, so
-    a run's numbers do not depend on where its checkpoints split the steps."""
+    """out[i] = f(W, x_i) = sum_k a_k sigma(P[k, i]) in a fixed summation order: for ReLU / leaky ReLU
+    the vector code of ``sim.simd`` (the same routine ``_preact_fused`` runs inside the step loop, so a
+    run's numbers do not depend on where its checkpoints split the steps)."""
     n, M = Pt.shape
     for i in range(n):
         acc = 0.0
@@ -145,7 +126,7 @@ def outputs(Pt: np.ndarray, a: np.ndarray, kind: int, gamma: float, out: np.ndar
             for k in range(M):
                 acc += a[k] * sigma(Pt[i, k], kind, gamma)
         else:
-            acc = _row_output_pl(Pt, i, a, 0.0 if kind == RELU else gamma)
+            acc = pl_row_sum(Pt[i], a, 0.0 if kind == RELU else gamma)
         out[i] = acc
 
 
@@ -160,7 +141,8 @@ def pattern(Pt: np.ndarray, out: np.ndarray) -> None:
 @njit(cache=True)
 def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, c: np.ndarray, a: np.ndarray, kind: int,
             gamma: float, zeff: np.ndarray) -> None:
-    """Z[k, i] += c_i a_k sigma'(P[k, i]) with Neumaier compensation, branch-free in the inner loop;
+    """Z[k, i] += c_i a_k sigma'(P[k, i]) with Neumaier compensation (``kahan_add``; for ReLU / leaky
+    ReLU the vector code ``sim.simd.pl_update_row``, which computes the same correction branch-free);
     ``zeff`` receives the compensated value Z + Zc."""
     n, M = Zt.shape
     for i in range(n):
@@ -170,17 +152,7 @@ def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, c: np.ndarray, a: n
                 kahan_add(Zt, Zct, (i, k), ci * a[k] * dsigma(Pt[i, k], kind, gamma))
                 zeff[i, k] = Zt[i, k] + Zct[i, k]
             continue
-        slope = 0.0 if kind == RELU else gamma
-        for k in range(M):
-            x = ci * a[k] * (1.0 if Pt[i, k] >= 0.0 else slope)
-            s0 = Zt[i, k]
-            t = s0 + x
-            e_big = (s0 - t) + x
-            e_small = (x - t) + s0
-            zc = Zct[i, k] + (e_big if abs(s0) >= abs(x) else e_small)
-            Zct[i, k] = zc
-            Zt[i, k] = t
-            zeff[i, k] = t + zc
+        pl_update_row(Zt[i], Zct[i], Pt[i], a, ci, 0.0 if kind == RELU else gamma, zeff[i])
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -188,30 +160,26 @@ def _preact_fused(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndar
                   gamma: float, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray, t: int,
                   f: np.ndarray) -> None:
     """``_preact`` fused with what reads each new row while it is hot: the pattern bookkeeping of step t
-    (every (k, i) whose 1(P >= 0) changed: ``changes`` += 1, ``last_change`` = t; rows without a change are
-    skipped after one comparison pass) and, for ReLU / leaky ReLU, the outputs f(W(t), x_i) (as
-    ``outputs``, same summation order)."""
+    (every (k, i) whose 1(P >= 0) changed: ``changes`` += 1, ``last_change`` = t) and, for ReLU / leaky
+    ReLU, the outputs f(W(t), x_i) -- both in one vector pass over the row (``sim.simd.pl_row_pass``,
+    the same summation as ``outputs``)."""
     n, M = zeff.shape
     slope = 0.0 if kind == RELU else gamma
     for i in range(n):
-        for k in range(M):
-            out[i, k] = P0t[i, k]
-        for ip in range(n):
-            g = G[ip, i]
-            for k in range(M):
-                out[i, k] += zeff[ip, k] * g
-        changed = False
-        for k in range(M):
-            changed |= (out[i, k] >= 0.0) != act[i, k]
-        if changed:
-            for k in range(M):
-                now = out[i, k] >= 0.0
-                if now != act[i, k]:
-                    act[i, k] = now
-                    changes[i, k] += 1
-                    last_change[i, k] = t
+        if i % 2 == 0:  # rows i, i + 1 together (each load of zeff feeds both)
+            if i + 1 < n:
+                preact_rows2(P0t, zeff, G, i, out)
+            else:
+                preact_row(P0t, zeff, G, i, out)
         if kind != SMOOTH_LEAKY:
-            f[i] = _row_output_pl(out, i, a, slope)
+            f[i] = pl_row_pass(out[i], act[i], changes[i], last_change[i], a, slope, t)
+            continue
+        for k in range(M):
+            now = out[i, k] >= 0.0
+            if now != act[i, k]:
+                act[i, k] = now
+                changes[i, k] += 1
+                last_change[i, k] = t
     if kind == SMOOTH_LEAKY:
         outputs(out, a, kind, gamma, f)
 

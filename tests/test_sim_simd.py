@@ -1,0 +1,164 @@
+"""The vector routines of ``sim.simd`` against plain-Python references of the order each one documents.
+
+Every comparison is bit for bit: the routines exist to make the span engine fast without changing
+what it computes.  ``fma`` is computed exactly with fractions (Python's int / int division rounds
+correctly), so the references do not depend on any compiler's contraction.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from numba import njit
+
+from sim.simd import LANES, PRE_WIDTH, UNROLL, pl_row_pass, pl_row_sum, pl_update_row, preact_row, preact_rows2
+
+
+def fma(a: float, b: float, c: float) -> float:
+    return float(Fraction(a) * Fraction(b) + Fraction(c))
+
+
+def sigma(z: float, slope: float) -> float:
+    return z if z >= 0.0 else slope * z
+
+
+def ref_row_sum(row: np.ndarray, a: np.ndarray, slope: float) -> float:
+    """The order of the module docstring: 16 lanes, then the chunks of 4 into lanes 0-3, then the tail."""
+    M = len(row)
+    blk = LANES * UNROLL
+    acc = [[0.0] * LANES for _ in range(UNROLL)]
+    nb = M // blk
+    for k in range(nb * blk):
+        v, j = (k % blk) // LANES, k % LANES
+        acc[v][j] = fma(float(a[k]), sigma(float(row[k]), slope), acc[v][j])
+    for k in range(nb * blk, M - M % LANES):
+        acc[0][k % LANES] = fma(float(a[k]), sigma(float(row[k]), slope), acc[0][k % LANES])
+    lane = [(acc[0][j] + acc[1][j]) + (acc[2][j] + acc[3][j]) for j in range(LANES)]
+    tail = 0.0
+    for k in range(M - M % LANES, M):
+        tail = fma(float(a[k]), sigma(float(row[k]), slope), tail)
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + tail
+
+
+def ref_preact(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray) -> np.ndarray:
+    n, M = zeff.shape
+    out = np.empty((n, M))
+    for i in range(n):
+        for k in range(M):
+            acc = float(P0t[i, k])
+            for ip in range(n):
+                acc = fma(float(zeff[ip, k]), float(G[ip, i]), acc)
+            out[i, k] = acc
+    return out
+
+
+def ref_update(Z: np.ndarray, Zc: np.ndarray, P: np.ndarray, a: np.ndarray, ci: float, slope: float):
+    """Neumaier's branch, as in ``kernel.kahan_add`` (the routine computes the same e branch-free)."""
+    Z, Zc, ze = Z.copy(), Zc.copy(), np.empty_like(Z)
+    for k in range(len(Z)):
+        x = (ci * float(a[k])) * (1.0 if P[k] >= 0.0 else slope)
+        s0 = float(Z[k])
+        t = s0 + x
+        e = (s0 - t) + x if abs(s0) >= abs(x) else (x - t) + s0
+        Zc[k] = float(Zc[k]) + e
+        Z[k] = t
+        ze[k] = t + Zc[k]
+    return Z, Zc, ze
+
+
+@njit(cache=True)
+def _preact_all(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndarray, pairs: bool) -> None:
+    n = zeff.shape[0]
+    if pairs:
+        for i in range(0, n - 1, 2):
+            preact_rows2(P0t, zeff, G, i, out)
+        if n % 2:
+            preact_row(P0t, zeff, G, n - 1, out)
+    else:
+        for i in range(n):
+            preact_row(P0t, zeff, G, i, out)
+
+
+@njit(cache=True)
+def _sum(row: np.ndarray, a: np.ndarray, slope: float) -> float:
+    return pl_row_sum(row, a, slope)
+
+
+@njit(cache=True)
+def _pass(row: np.ndarray, act: np.ndarray, ch: np.ndarray, last: np.ndarray, a: np.ndarray, slope: float,
+          t: int) -> float:
+    return pl_row_pass(row, act, ch, last, a, slope, t)
+
+
+@njit(cache=True)
+def _update(Z: np.ndarray, Zc: np.ndarray, P: np.ndarray, a: np.ndarray, ci: float, slope: float,
+            ze: np.ndarray) -> None:
+    pl_update_row(Z, Zc, P, a, ci, slope, ze)
+
+
+# every tail case of the 16-lane sum and of both pre-activation block widths (32 and 24 lanes)
+SHAPES = sorted(set(range(0, 2 * LANES * max(PRE_WIDTH.values()) + 2)) | {200, 203})
+
+
+@pytest.mark.parametrize("M", SHAPES)
+@pytest.mark.parametrize("slope", [0.0, 0.1])
+def test_row_sum_and_pass_follow_the_documented_order(M: int, slope: float) -> None:
+    rng = np.random.default_rng(M)
+    row, a = rng.standard_normal(M), rng.standard_normal(M) / 7
+    expect = ref_row_sum(row, a, slope)
+    assert _sum(row, a, slope) == expect
+    old = rng.random(M) < 0.5
+    act, ch, last = old.copy(), rng.integers(0, 5, M), rng.integers(-1, 9, M)
+    ch0, last0 = ch.copy(), last.copy()
+    assert _pass(row, act, ch, last, a, slope, 42) == expect
+    flipped = (row >= 0) != old
+    np.testing.assert_array_equal(act, row >= 0)
+    np.testing.assert_array_equal(ch, ch0 + flipped)
+    np.testing.assert_array_equal(last, np.where(flipped, 42, last0))
+
+
+@pytest.mark.parametrize("M", [0, 1, 3, 4, 5, 23, 24, 25, 31, 32, 33, 200])
+@pytest.mark.parametrize("n", [1, 2, 3, 10])
+def test_preact_rows_are_the_fma_chain(n: int, M: int) -> None:
+    rng = np.random.default_rng(100 * n + M)
+    P0t, zeff, G = rng.standard_normal((n, M)), rng.standard_normal((n, M)), rng.standard_normal((n, n))
+    expect = ref_preact(P0t, zeff, G)
+    for pairs in (False, True):
+        out = np.full((n, M), np.nan)
+        _preact_all(P0t, zeff, G, out, pairs)
+        np.testing.assert_array_equal(out, expect)
+
+
+finite = st.floats(-1e6, 1e6, allow_nan=False, allow_subnormal=True)
+
+
+@given(st.lists(st.tuples(finite, finite, finite, finite), min_size=0, max_size=41),
+       st.floats(-1e3, 1e3), st.sampled_from([0.0, 0.1, 0.5]))
+def test_update_row_is_neumaiers_sum(cols: list[tuple[float, float, float, float]], ci: float,
+                                     slope: float) -> None:
+    Z, Zc, P, a = (np.array([c[j] for c in cols], dtype=np.float64) for j in range(4))
+    Zc *= 1e-17  # a compensation is tiny against its sum
+    eZ, eZc, eze = ref_update(Z, Zc, P, a, ci, slope)
+    ze = np.empty_like(Z)
+    _update(Z, Zc, P, a, ci, slope, ze)
+    np.testing.assert_array_equal(Z, eZ)
+    np.testing.assert_array_equal(Zc, eZc)
+    np.testing.assert_array_equal(ze, eze)
+
+
+@given(st.lists(st.tuples(finite, finite), min_size=0, max_size=70), st.sampled_from([0.0, 0.1, 0.9]))
+def test_row_sum_on_arbitrary_values(cols: list[tuple[float, float]], slope: float) -> None:
+    row = np.array([c[0] for c in cols], dtype=np.float64)
+    a = np.array([c[1] for c in cols], dtype=np.float64)
+    assert _sum(row, a, slope) == ref_row_sum(row, a, slope)
+
+
+def test_non_contiguous_rows_are_refused() -> None:
+    from numba.core.errors import TypingError
+
+    with pytest.raises(TypingError, match="C-contiguous"):
+        _sum(np.zeros((4, 4))[:, 0], np.zeros(4), 0.1)
