@@ -1,190 +1,164 @@
-"""Frozen-pattern engine (notes §4): exact GD in O(n^2) per step while no activation can change.
+"""Frozen-pattern engine (notes §4): exact GD in O(n^2 + n |C|) per step while no frozen activation can
+change; C is a set of *free* entries (k, i) whose activation may keep changing.
 
-With the pattern s[k, i] = sigma'(P[k, i]) fixed from step T on (ReLU or leaky ReLU, so
-sigma(P) = s P), every coefficient moves by a neuron-independent amount times s:
+With the pattern s[k, i] = sigma'(P[k, i]) fixed from step T on for every entry outside C (ReLU or leaky
+ReLU, so sigma(P) = s P there), every frozen coefficient moves by a neuron-independent amount times s,
+and every free coefficient by its own accumulated increment:
 
-    Z[k, i](t) = Z[k, i](T) + a_k s[k, i] y_i S_i(t),   S_i(t) = -(eta / n) sum_{tau=T}^{t-1} l'_i(tau) >= 0,
+    Z[k, i](t) = Z[k, i](T) + a_k y_i D[k, i](t),
+    D[k, i]    = s[k, i] S_i(t)       (frozen),   S_i(t) = -(eta / n) sum_{tau=T}^{t-1} l'_i(tau) >= 0,
+    D[k, i]    = A_e(t)               (free, e = (k, i)),   A_e(t) = -(eta / n) sum_tau s_e(tau) l'_i(tau),
 
-the pre-activations are affine in S and so are the margins:
+with s_e(tau) = sigma'(P_e(tau)) the free entry's current slope.  The pre-activations are affine in
+(S, A), P[k, i'](t) = P[k, i'](T) + a_k sum_i y_i G[i, i'] D[k, i](t), and so are the margins but for the
+free entries' own terms:
 
-    P[k, i](t)   = P[k, i](T) + a_k sum_{i'} s[k, i'] y_{i'} G[i', i] S_{i'}(t),
-    y_i f_i(t)   = y_i f_i(T) + sum_{i'} Mm[i, i'] S_{i'}(t),
-    Mm[i, i']    = y_i y_{i'} G[i', i] sum_k a_k^2 s[k, i] s[k, i'].
+    y_i' f_i'(t) = m0_i' + sum_i Mm[i', i] S_i + sum_e MA[i', e] A_e + y_i' sum_{e = (k, i')} a_k sigma(P_e),
+    Mm[i', i]    = y_i' y_i G[i, i'] sum_{k: (k, i'), (k, i) frozen} a_k^2 s[k, i'] s[k, i],
+    MA[i', e]    = y_i' y_i G[i, i'] a_k^2 s[k, i']   for e = (k, i) and (k, i') frozen (0 otherwise),
+    P_e(t)       = P_e(T) + sum_{i frozen in k} a_k s[k, i] y_i G[i, i_e] S_i
+                          + sum_{e' = (k, i) free} a_k y_i G[i, i_e] A_e'.
 
-(With KCG's a_k = +-1/m this is the note's formula with its S scaled by 1/m.)  Neurons of the same sign
-and the same pattern row move their pre-activations by the same amount, so a step is certified by the
-extreme neuron of each such group on each x_i: the minimum over the group where s = 1 (it must stay
->= 0) and the maximum where s < 1 (it must stay < 0).  For leaky ReLU after KCG Lemma 5.6 there are
-two groups (one per sign).  The certificate demands a clearance of a float64 rounding bound, so a
-pre-activation within rounding of 0 hands the step back to the span engine, which decides it exactly
-as it always does.  S is accumulated with Neumaier's compensated summation.
+(With KCG's a_k = +-1/m and C empty this is the note's formula with its S scaled by 1/m.)  C is empty
+once the whole pattern froze (KCG Lemma 5.6 for leaky ReLU); on data outside the regime, such as KCG's
+section 6 mixture, a few entries per neuron keep sliding along the kink of the activation and flip at
+every step while the rest of the pattern is frozen -- those are C, and a step costs O(n^2 + n |C|)
+instead of the span engine's O(M n^2).
+
+Certificate: neurons without free entries and with the same sign and pattern row move their
+pre-activations by the same amount, so the extreme neuron of each such group on each x_i decides (the
+minimum where s = 1 must stay >= 0, the maximum where s < 1 must stay < 0); a neuron with free entries is
+a group of its own, its frozen entries affine in S and its A's.  S and A are nondecreasing, so a block of
+steps is certified at once on the box spanned by its first and last state.  The certificate demands a
+clearance of a float64 rounding bound, so a frozen pre-activation within rounding of 0 hands the step back
+to the span engine, which decides it exactly as it always does.  S and A are accumulated with Neumaier's
+compensated summation.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from numba import njit
 
 from . import kernel
+from .frozen_kernel import free_preacts, frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
 
 
 class FrozenPattern:
-    """The precomputed quantities of a frozen pattern, taken from a span state at step T."""
+    """The precomputed quantities of a frozen pattern with free entries ``free`` (M, n), from a span state
+    at step T (module docstring for the formulas)."""
 
     def __init__(self, P: np.ndarray, a: np.ndarray, y: np.ndarray, G: np.ndarray, act_kind: int,
-                 gamma: float, margins: np.ndarray) -> None:
+                 gamma: float, margins: np.ndarray, free: np.ndarray) -> None:
+        M, n = P.shape
         active = P >= 0.0
-        s = np.where(active, 1.0, 0.0 if act_kind == kernel.RELU else gamma)
-        self.s = s
+        self.slope = 0.0 if act_kind == kernel.RELU else gamma
+        s = np.where(active, 1.0, self.slope)
+        self.s, self.free = s, free
+        fr = (~free).astype(float)  # 1 on frozen entries
+        ke, ie = np.nonzero(free)
+        # classes of free entries (same a_k, same frozen slope row, same i): they share their S term,
+        # their A row in the margins and their point; the entries are sorted by class
+        key = np.concatenate([a[ke][:, None], (s * fr)[ke], ie[:, None].astype(float)], axis=1)
+        _, first, cls = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        cls = cls.reshape(-1)
+        order = np.argsort(cls, kind="stable")
+        ke, ie, cls = ke[order], ie[order], cls[order]
+        first = order.argsort()[first] if len(first) else first  # first entry of each class, sorted
+        self.ke, self.ie = ke.astype(np.int64), ie.astype(np.int64)
+        nC = len(ke)
+        self.cls_ptr = np.searchsorted(cls, np.arange(len(first) + 1)).astype(np.int64)
+        self.cls_i = self.ie[first] if nC else np.zeros(0, dtype=np.int64)
+        self.act_e = active[ke, ie].copy()
+        self.PT = np.ascontiguousarray(P[ke, ie])
+        kf, i_f = ke[first], ie[first]
+        self.ya = y[i_f] * a[kf]  # per class
+        # P_e: the S term per class, QS[i, c] = a_k s[k, i] y_i G[i, i_c] on frozen (k, i); the A terms
+        self.QS = np.ascontiguousarray((a[kf][None, :] * (s * fr)[kf].T * y[:, None]) * G[:, i_f])
+        self.selfc = a[ke] * y[ie] * G[ie, ie]
+        pairs = [(e, e2) for e in range(nC) for e2 in np.flatnonzero(ke == ke[e]) if e2 != e]
+        self.cross = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
+        self.cross_coef = np.array([a[ke[e]] * y[ie[e2]] * G[ie[e2], ie[e]] for e, e2 in pairs], dtype=np.float64)
+        # margins: m0 + Mm S + MA sumA + the free entries' own terms (m0 so that the margins at T are the span's)
+        self.Mm = np.outer(y, y) * G.T * ((a[:, None] ** 2 * s * fr).T @ (s * fr))
+        self.MA = np.ascontiguousarray(y[None, :] * y[i_f][:, None] * G[i_f, :] * (a[kf] ** 2)[:, None]
+                                       * (s * fr)[kf])
+        own = np.zeros(n)
+        np.add.at(own, ie, y[ie] * a[ke] * np.where(self.PT >= 0, self.PT, self.slope * self.PT))
+        self.m0 = margins - own
+        # certificate groups: (sign, pattern row) for neurons without free entries, one per free neuron
+        has_free = free.any(axis=1)
         keys = np.concatenate([np.sign(a)[:, None], active.astype(float)], axis=1)
+        keys = np.concatenate([keys, np.where(has_free, np.arange(M), -1)[:, None]], axis=1)
         uniq, group = np.unique(keys, axis=0, return_inverse=True)
         group = group.reshape(-1)
-        ng, n = len(uniq), len(y)
-        self.group = group
-        self.B = np.empty((ng, n, n))  # B[g, i, i'] = a_g s[g, i'] y_i' G[i', i]
+        ng = len(uniq)
+        self.B = np.empty((ng, n, n))  # B[g, i, i'] = a_g s[g, i'] y_i' G[i', i] (frozen i' only)
         self.E = np.empty((ng, n))     # extreme pre-activation of the group at T
         self.active = np.empty((ng, n), dtype=np.bool_)
+        self.check = np.empty((ng, n), dtype=np.bool_)
+        gptr, ge, gcoef = [0], [], []
         for g in range(ng):
             ks = np.flatnonzero(group == g)
             k0 = ks[0]
-            self.B[g] = a[k0] * (G.T * (s[k0] * y)[None, :])
+            self.B[g] = a[k0] * (G.T * (s[k0] * fr[k0] * y)[None, :])
             self.active[g] = active[k0]
+            self.check[g] = ~free[k0]
             Pg = P[ks]
             self.E[g] = np.where(active[k0], Pg.min(axis=0), Pg.max(axis=0))
-        self.Mm = np.outer(y, y) * G.T * ((a[:, None] ** 2 * s).T @ s)
-        self.margins0 = margins.copy()
+            for e in np.flatnonzero(ke == k0) if has_free[k0] else ():
+                ge.append(e)
+                gcoef.append(a[k0] * y[ie[e]] * G[ie[e], :])
+            gptr.append(len(ge))
+        self.gf_ptr, self.gf_e = np.array(gptr, dtype=np.int64), np.array(ge, dtype=np.int64)
+        self.gf_coef = np.array(gcoef, dtype=np.float64).reshape(len(ge), n)
         self.rowscale = np.abs(P).max(axis=0)  # per i, for the rounding clearance
 
+    @property
+    def n_free(self) -> int:
+        return len(self.ke)
 
-@njit(cache=True)
-def _certified(B: np.ndarray, E: np.ndarray, active: np.ndarray, rowscale: np.ndarray, S_lo: np.ndarray,
-               S_hi: np.ndarray) -> bool:
-    """No pre-activation changes sign for any S in the box [S_lo, S_hi] (componentwise).
-
-    P[g, i](S) = E[g, i] + sum_i' B[g, i, i'] S_i' is affine, so its extremes over the box are at the
-    corners chosen term by term.  Every point must clear 0 by a float64 rounding bound.
-    """
-    ng, n, _ = B.shape
-    for g in range(ng):
-        for i in range(n):
-            lo = E[g, i]
-            hi = E[g, i]
-            mag = abs(E[g, i]) + rowscale[i]
-            for ip in range(n):
-                b0 = B[g, i, ip] * S_lo[ip]
-                b1 = B[g, i, ip] * S_hi[ip]
-                lo += min(b0, b1)
-                hi += max(b0, b1)
-                mag += max(abs(b0), abs(b1))
-            clear = 64.0 * (n + 2) * 2.220446049250313e-16 * mag
-            if active[g, i]:
-                if lo < clear:
-                    return False
-            elif hi > -clear:
-                return False
-    return True
-
-
-@njit(cache=True)
-def _plain_steps(margins0: np.ndarray, Mm: np.ndarray, eta: float, loss_kind: int, S: np.ndarray,
-                 Sc: np.ndarray, n_steps: int, absinc: np.ndarray) -> int:
-    """Up to ``n_steps`` uncertified steps; returns the count done before a non-finite margin."""
-    n = S.shape[0]
-    Seff = np.empty(n)
-    inc = np.empty(n)
-    for s in range(n_steps):
-        for i in range(n):
-            Seff[i] = S[i] + Sc[i]
-        for i in range(n):
-            marg = margins0[i]
-            for ip in range(n):
-                marg += Mm[i, ip] * Seff[ip]
-            lp = kernel.dloss(marg, loss_kind)
-            if not (math.isfinite(marg) and math.isfinite(lp)):
-                return s
-            inc[i] = -(eta / n) * lp
-        for i in range(n):
-            kernel.kahan_add(S, Sc, (i,), inc[i])
-            absinc[i] += abs(inc[i])
-    return n_steps
-
-
-@njit(cache=True)
-def frozen_steps(margins0: np.ndarray, Mm: np.ndarray, B: np.ndarray, E: np.ndarray, active: np.ndarray,
-                 rowscale: np.ndarray, eta: float, loss_kind: int, S: np.ndarray, Sc: np.ndarray,
-                 n_steps: int, absinc: np.ndarray, block: int = 256) -> tuple[int, int]:
-    """Advance S by up to ``n_steps`` certified steps, in place.
-
-    Steps run in blocks; S is nondecreasing, so a block is certified at once on the box
-    [S(start), S(end)].  A block that fails is redone step by step, each step certified on its own, up
-    to the step that would change the pattern.  Returns (steps done, status): 0 all done, 1 the next
-    step would change a sign (or come within rounding of 0) -- the state is left before it --,
-    2 a margin or l' became non-finite.
-    """
-    n = S.shape[0]
-    S0 = np.empty(n)
-    Sc0 = np.empty(n)
-    a0 = np.empty(n)
-    Seff0 = np.empty(n)
-    Seff1 = np.empty(n)
-    done = 0
-    while done < n_steps:
-        k = min(block, n_steps - done)
-        S0[:] = S
-        Sc0[:] = Sc
-        a0[:] = absinc
-        got = _plain_steps(margins0, Mm, eta, loss_kind, S, Sc, k, absinc)
-        for i in range(n):
-            Seff0[i] = S0[i] + Sc0[i]
-            Seff1[i] = S[i] + Sc[i]
-        if got == k and _certified(B, E, active, rowscale, Seff0, Seff1):
-            done += k
-            continue
-        S[:] = S0  # redo the block one certified step at a time
-        Sc[:] = Sc0
-        absinc[:] = a0
-        for _ in range(k):
-            for i in range(n):
-                Seff0[i] = S[i] + Sc[i]
-            if _plain_steps(margins0, Mm, eta, loss_kind, S, Sc, 1, absinc) == 0:
-                return done, 2
-            for i in range(n):
-                Seff1[i] = S[i] + Sc[i]
-            if not _certified(B, E, active, rowscale, Seff1, Seff1):
-                S[:] = S0
-                Sc[:] = Sc0
-                absinc[:] = a0
-                return done, 1
-            S0[:] = S
-            Sc0[:] = Sc
-            a0[:] = absinc
-            done += 1
-    return done, 0
+    def free_preacts(self, S: np.ndarray, A: np.ndarray) -> np.ndarray:
+        """P_e at (S, A), as the kernel computes it."""
+        out = np.empty(self.n_free)
+        free_preacts(self.PT, self.QS, self.cls_ptr, self.selfc, self.cross, self.cross_coef, S, A,
+                     np.empty(self.QS.shape[1]), out)
+        return out
 
 
 class AutoState:
     """The engine ``simulate`` picks by default: the span engine, switching to the frozen-pattern engine
-    once no activation has changed for ``quiet`` steps, and back the moment one would.
+    once it has run ``quiet`` steps and few enough entries changed in them, and back the moment a frozen
+    entry would change.
 
-    Results do not depend on which engine ran (to rounding): the frozen engine is the same GD written in
-    closed form for a fixed pattern, and every one of its steps is certified.  After a hand-back the
-    quiet period doubles, so a pattern that keeps switching (ReLU) costs O(log) wasted entries.
+    The entries that changed within the last ``quiet`` span steps become the free set C; the switch is
+    made when |C| <= ``max_free`` * M n (the frozen engine's step costs O(n^2 + n |C|) against the span
+    engine's O(M n^2)); with C empty this is a fully frozen pattern.  Results do not depend on which
+    engine ran (to rounding): the frozen engine is the same GD written in closed form, and every one of
+    its steps is certified.  After a hand-back the quiet period doubles, so a pattern that keeps
+    switching costs O(log) wasted entries.
+
+    On a free entry sliding along the kink the two engines' numbers agree to rounding until the entry's
+    pre-activation lands within rounding of 0; from there each engine's floating-point trajectory may
+    take the kink on its own side (each is GD to rounding).  A free entry whose sign the two disagree on
+    at a write-back is counted in ``info()["free_ties"]`` and takes the span engine's sign.
     """
 
-    def __init__(self, span: object, quiet: int = 64) -> None:
+    def __init__(self, span: object, quiet: int = 64, max_free: float = 0.25) -> None:
         from .span import SpanState
 
         assert isinstance(span, SpanState)
         self.span = span
         self.quiet = quiet
+        self.max_free = max_free
         self.frozen: FrozenPattern | None = None
         self.frozen_steps = 0
         self.handbacks = 0
         self.entries = 0
+        self.free_max = 0
+        self.free_ties = 0
+        self.span_run = 0  # span-engine steps since the start or the last hand-back
         self.absinc_total = 0.0
         self.eligible_kind = span.act_code in (kernel.RELU, kernel.LEAKY_RELU)
 
@@ -205,14 +179,19 @@ class AutoState:
         sp = self.span
         target = sp.t + n_steps
         while sp.t < target:
-            quiet_for = sp.t - max(0, int(sp.last_change.max()))
-            if self.frozen is None and self.eligible_kind and quiet_for >= self.quiet:
-                self._enter()
+            if self.frozen is None and self.eligible_kind and self.span_run >= self.quiet:
+                free = sp.last_change > sp.t - self.quiet
+                if free.sum() <= self.max_free * free.size:
+                    self._enter(free)
+                else:  # too many entries still changing: another quiet period on the span engine
+                    self.span_run = 0
             if self.frozen is not None:
                 fp = self.frozen
-                done, status = frozen_steps(fp.margins0, fp.Mm, fp.B, fp.E, fp.active, fp.rowscale,
-                                            float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, target - sp.t,
-                                            self.absinc)
+                done, status = frozen_steps(
+                    fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross,
+                    fp.cross_coef, fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e,
+                    fp.gf_coef, float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e,
+                    self.chg_e, self.last_e, self.absinc, sp.t, target - sp.t)
                 sp.t += int(done)
                 self.frozen_steps += int(done)
                 if status == 0:
@@ -223,8 +202,11 @@ class AutoState:
                 if status == 2:
                     return sp.t
                 bad = sp.advance(1)  # the span engine takes the step the certificate refused
+                self.span_run = 1
             else:
-                bad = sp.advance(min(target - sp.t, self.quiet))
+                k = min(target - sp.t, max(1, self.quiet - self.span_run))
+                bad = sp.advance(k)
+                self.span_run += k
             if bad is not None:
                 return bad
         return None
@@ -236,36 +218,57 @@ class AutoState:
 
     def info(self) -> dict[str, object]:
         return {"frozen_steps": self.frozen_steps, "frozen_entries": self.entries,
-                "handbacks": self.handbacks,
-                # Neumaier: |error of S_i| <= 2 eps sum |increments| (+ O(N eps^2)), summed over entries
+                "handbacks": self.handbacks, "free_max": self.free_max, "free_ties": self.free_ties,
+                # Neumaier: |error of S_i| <= 2 eps sum |increments| (+ O(N eps^2)), summed over entries;
+                # every A_e has increments s_e inc_i <= inc_i, so the same bound holds for it
                 "S_rounding_bound": 2 * EPS * (self.absinc_total
                                                + (float(self.absinc.max()) if self.frozen else 0.0))}
 
     # internals ------------------------------------------------------------------------------------
-    def _enter(self) -> None:
+    def _enter(self, free: np.ndarray) -> None:
         sp = self.span
         f = np.empty(sp.data.n)
         kernel.outputs(sp.Pt, sp.a, sp.act_code, sp.gamma, f)
-        self.frozen = FrozenPattern(sp.P, sp.a, sp.y, sp.G, sp.act_code, sp.gamma, sp.y * f)
+        self.frozen = fp = FrozenPattern(sp.P, sp.a, sp.y, sp.G, sp.act_code, sp.gamma, sp.y * f, free)
         self.Z_T = sp.Z + sp.Zc
-        self.S = np.zeros(sp.data.n)
-        self.Sc = np.zeros(sp.data.n)
-        self.absinc = np.zeros(sp.data.n)
+        n = sp.data.n
+        self.S, self.Sc, self.absinc = np.zeros(n), np.zeros(n), np.zeros(n)
+        self.A, self.Ac = np.zeros(fp.n_free), np.zeros(fp.n_free)
+        self.s_e = np.where(fp.act_e, 1.0, fp.slope)
+        self.chg0 = sp.changest[fp.ie, fp.ke].copy()  # the free entries' counts, merged at write-back
+        self.chg_e = np.zeros(fp.n_free, dtype=np.int64)
+        self.last_e = sp.last_changet[fp.ie, fp.ke].copy()
         self.entries += 1
+        self.free_max = max(self.free_max, fp.n_free)
 
     def _write_back(self) -> None:
-        """Put Z(t) = Z(T) + a s y S(t) into the span state and recompute P from it."""
+        """Put Z(t) = Z(T) + a y D(t) into the span state and recompute P from it."""
         sp, fp = self.span, self.frozen
         assert fp is not None
-        Z = self.Z_T + (sp.a[:, None] * fp.s * sp.y[None, :]) * (self.S + self.Sc)[None, :]
-        sp.Z[:] = Z
+        D = fp.s * (self.S + self.Sc)[None, :]
+        D[fp.ke, fp.ie] = self.A + self.Ac
+        sp.Z[:] = self.Z_T + sp.a[:, None] * sp.y[None, :] * D
         sp.Zc[:] = 0.0
         sp.refresh()
+        sp.changest[fp.ie, fp.ke] = self.chg0 + self.chg_e
+        sp.last_changet[fp.ie, fp.ke] = self.last_e
         act = np.empty_like(sp.actt)
         kernel.pattern(sp.Pt, act)
-        if not np.array_equal(act, sp.actt):  # the certificate's clearance makes this impossible
+        act_now = sp.actt.copy()
+        act_now[fp.ie, fp.ke] = self.s_e == 1.0
+        differ = act != act_now
+        if np.any(differ & ~fp.free.T):  # the certificate's clearance makes this impossible
             raise RuntimeError(f"frozen-pattern engine: pattern changed at step {sp.t} "
                                "despite the certificate")
+        ties = np.flatnonzero(differ[fp.ie, fp.ke])
+        if len(ties):  # within rounding of 0: the span engine's sign, counted as a change now
+            self.free_ties += len(ties)
+            self.chg_e[ties] += 1
+            self.last_e[ties] = sp.t
+            self.s_e[ties] = np.where(act[fp.ie[ties], fp.ke[ties]], 1.0, fp.slope)
+            sp.changest[fp.ie, fp.ke] = self.chg0 + self.chg_e
+            sp.last_changet[fp.ie, fp.ke] = self.last_e
+        sp.actt[:] = act
 
     def _exit(self) -> None:
         self._write_back()
