@@ -136,8 +136,9 @@ class AutoState:
     made when |C| <= ``max_free`` * M n (the frozen engine's step costs O(n^2 + n |C|) against the span
     engine's O(M n^2)); with C empty this is a fully frozen pattern.  Results do not depend on which
     engine ran (to rounding): the frozen engine is the same GD written in closed form, and every one of
-    its steps is certified.  After a hand-back the quiet period doubles, so a pattern that keeps
-    switching costs O(log) wasted entries.
+    its steps is certified.  After a hand-back the quiet period doubles (up to ``max_quiet``), so a
+    pattern that keeps switching costs few wasted entries, and one whose free set keeps growing slowly
+    (ReLU outside the regime) is not left to the span engine for long.
 
     On a free entry sliding along the kink the two engines' numbers agree to rounding until the entry's
     pre-activation lands within rounding of 0; from there each engine's floating-point trajectory may
@@ -145,13 +146,14 @@ class AutoState:
     at a write-back is counted in ``info()["free_ties"]`` and takes the span engine's sign.
     """
 
-    def __init__(self, span: object, quiet: int = 64, max_free: float = 0.25) -> None:
+    def __init__(self, span: object, quiet: int = 64, max_free: float = 0.25, max_quiet: int = 16384) -> None:
         from .span import SpanState
 
         assert isinstance(span, SpanState)
         self.span = span
         self.quiet = quiet
         self.max_free = max_free
+        self.max_quiet = max(quiet, max_quiet)
         self.frozen: FrozenPattern | None = None
         self.frozen_steps = 0
         self.handbacks = 0
@@ -198,7 +200,7 @@ class AutoState:
                     continue
                 self._exit()
                 self.handbacks += 1
-                self.quiet *= 2
+                self.quiet = min(2 * self.quiet, self.max_quiet)
                 if status == 2:
                     return sp.t
                 bad = sp.advance(1)  # the span engine takes the step the certificate refused

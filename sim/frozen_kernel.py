@@ -12,9 +12,10 @@ Entries of one class share their S term, their A term in the margins and their p
     S_i       += inc_i,   A_e += s_e inc_{i_c},
     Pe(t + 1)  = PT + qs_c + self_e A_e + sum_{cross pairs (e, e')} coef A_e',   qs_c = sum_i QS[i, c] S_i
 
-with every loop over the entries of a class elementwise (vectorized) but the two class sums, which run in
-e order.  Every free entry whose sign changed is counted at t + 1, as the span engine counts it.
-The frozen entries are certified block by block (``frozen_steps``).
+with the loops over the entries of a class in explicit vector code (``sim.simd.free_update``,
+``free_flips``; their class sums in a fixed lane order).  Every free entry whose sign changed is counted
+at t + 1, as the span engine counts it.  The frozen entries are certified block by block
+(``frozen_steps``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import numpy as np
 from numba import njit
 
 from . import kernel
+from .simd import free_flips, free_update, lane_sum
 
 
 @njit(cache=True)
@@ -88,26 +90,6 @@ def _certified(B: np.ndarray, E: np.ndarray, active: np.ndarray, check: np.ndarr
     return True
 
 
-@njit(cache=True, inline="always")
-def _class_sums(cls_ptr: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
-    """out[c] = sum of x over class c, in four interleaved partial sums (e - start mod 4) combined as
-    (s0 + s1) + (s2 + s3): a fixed order, a quarter of the add latency of one chain."""
-    for c in range(cls_ptr.shape[0] - 1):
-        lo, hi = cls_ptr[c], cls_ptr[c + 1]
-        s0 = s1 = s2 = s3 = 0.0
-        e = lo
-        while e + 4 <= hi:
-            s0 += x[e]
-            s1 += x[e + 1]
-            s2 += x[e + 2]
-            s3 += x[e + 3]
-            e += 4
-        while e < hi:
-            s0 += x[e]
-            e += 1
-        out[c] = (s0 + s1) + (s2 + s3)
-
-
 @njit(cache=True)
 def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: np.ndarray, cls_ptr: np.ndarray,
            cls_i: np.ndarray, ya: np.ndarray, selfc: np.ndarray, cross: np.ndarray, cross_coef: np.ndarray,
@@ -129,6 +111,7 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
     sumsig = np.empty(nc)
     sig = np.empty(nC)
     marg = np.empty(n)
+    part = np.empty((4, n))
     inc = np.empty(n)
     for i in range(n):
         Seff[i] = S[i] + Sc[i]
@@ -137,16 +120,21 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
     free_preacts(PT, QS, cls_ptr, selfc, cross, cross_coef, Seff, Aeff, qs, Pe)
     for e in range(nC):
         sig[e] = Pe[e] * s_e[e]
-    _class_sums(cls_ptr, Aeff, sumA)
-    _class_sums(cls_ptr, sig, sumsig)
+    for c in range(nc):
+        sumA[c] = lane_sum(Aeff, cls_ptr[c], cls_ptr[c + 1])
+        sumsig[c] = lane_sum(sig, cls_ptr[c], cls_ptr[c + 1])
     for s in range(n_steps):
+        part[:, :] = 0.0  # the A term in four partial sums over c (c mod 4): independent chains
+        for c in range(nc):
+            sa = sumA[c]
+            row = part[c & 3]
+            for i in range(n):
+                row[i] += MA[c, i] * sa
         for i in range(n):
             acc = m0[i]
             for ip in range(n):
                 acc += Mm[i, ip] * Seff[ip]
-            for c in range(nc):
-                acc += MA[c, i] * sumA[c]
-            marg[i] = acc
+            marg[i] = acc + ((part[0, i] + part[1, i]) + (part[2, i] + part[3, i]))
         for c in range(nc):
             marg[cls_i[c]] += ya[c] * sumsig[c]
         for i in range(n):
@@ -158,38 +146,19 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
             kernel.kahan_add(S, Sc, (i,), inc[i])
             absinc[i] += abs(inc[i])
             Seff[i] = S[i] + Sc[i]
-        for c in range(nc):
-            q = 0.0
-            for i in range(n):
-                q += QS[i, c] * Seff[i]
-            qs[c] = q
-        for c in range(nc):  # elementwise over the class's entries: A += s_e inc, then P_e
-            x1 = inc[cls_i[c]]
-            q = qs[c]
-            for e in range(cls_ptr[c], cls_ptr[c + 1]):
-                x = x1 * s_e[e]
-                a = A[e]
-                t = a + x
-                bv = t - a
-                ac = Ac[e] + ((a - (t - bv)) + (x - bv))
-                A[e] = t
-                Ac[e] = ac
-                ae = t + ac
-                Aeff[e] = ae
-                Pe[e] = (PT[e] + q) + selfc[e] * ae
-        for j in range(cross.shape[0]):
-            Pe[cross[j, 0]] += cross_coef[j] * Aeff[cross[j, 1]]
-        t_next = t0 + s + 1
-        for e in range(nC):  # elementwise: the pattern bookkeeping and sigma(P_e)
-            p = Pe[e]
-            now = 1.0 if p >= 0.0 else slope
-            d = now != s_e[e]
-            s_e[e] = now
-            chg_e[e] += d
-            last_e[e] = t_next if d else last_e[e]
-            sig[e] = p * now
-        _class_sums(cls_ptr, Aeff, sumA)
-        _class_sums(cls_ptr, sig, sumsig)
+        qs[:] = 0.0  # i outer, classes inner: vectorizes over the classes (each sum still in i order)
+        for i in range(n):
+            si = Seff[i]
+            for c in range(nc):
+                qs[c] += QS[i, c] * si
+        for c in range(nc):  # A += s_e inc, then P_e (vector code, sim.simd)
+            sumA[c] = free_update(A, Ac, Aeff, Pe, PT, selfc, s_e, cls_ptr[c], cls_ptr[c + 1], inc[cls_i[c]],
+                                  qs[c])
+        if cross.shape[0]:
+            for j in range(cross.shape[0]):
+                Pe[cross[j, 0]] += cross_coef[j] * Aeff[cross[j, 1]]
+        for c in range(nc):  # the pattern bookkeeping at t + 1 and the sum of sigma(P_e)
+            sumsig[c] = free_flips(Pe, s_e, chg_e, last_e, cls_ptr[c], cls_ptr[c + 1], slope, t0 + s + 1)
     return n_steps
 
 
@@ -200,14 +169,15 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
                  check: np.ndarray, rowscale: np.ndarray, gf_ptr: np.ndarray, gf_e: np.ndarray,
                  gf_coef: np.ndarray, eta: float, loss_kind: int, S: np.ndarray, Sc: np.ndarray, A: np.ndarray,
                  Ac: np.ndarray, s_e: np.ndarray, chg_e: np.ndarray, last_e: np.ndarray, absinc: np.ndarray,
-                 t0: int, n_steps: int, block: int = 256, max_block: int = 8192) -> tuple[int, int]:
+                 t0: int, n_steps: int, block: int = 256, max_block: int = 2048) -> tuple[int, int]:
     """Advance by up to ``n_steps`` certified steps from step t0, in place.
 
     Steps run in blocks; S and A are nondecreasing, so a block is certified at once on the box spanned
-    by its first and last state.  The block length doubles after each certified block (up to
-    ``max_block``: a certificate costs about as much as a few hundred steps with many free entries) and
-    falls back to ``block`` after a failure.  A block that fails is redone step by step, each step
-    certified on its own, up to the step that would change a frozen sign.  Returns (steps done, status): 0 all done,
+    by its first and last state.  The block length doubles after each certified block, up to
+    ``max_block`` (a certificate costs about as much as ten steps with many free entries; a longer block
+    costs more steps to redo when it fails).  A block that fails is redone at half the length, down to
+    the single step that would change a frozen sign (or turn a margin non-finite): O(log) certificates
+    and at most twice the block's steps.  Returns (steps done, status): 0 all done,
     1 the next step would change a frozen sign (or bring it within rounding of 0) -- the state is left
     before it --, 2 a margin or l' became non-finite.
     """
@@ -256,16 +226,10 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
             done += k
             length = min(2 * length, max_block)
             continue
-        length = block
-        restore()  # redo the block one certified step at a time
-        for _ in range(k):
-            if steps(t0 + done, 1) == 0:
-                return done, 2
-            corner(0)
-            corner(1)
-            if not certified():
-                restore()
-                return done, 1
-            save()
-            done += 1
+        restore()
+        if got < k and k == 1:
+            return done, 2
+        if k == 1:
+            return done, 1
+        length = k // 2  # bisect towards the first step that fails
     return done, 0

@@ -305,3 +305,134 @@ def pl_update_row(typingctx, Z, Zc, P, a, ci, slope, zeff):  # type: ignore[no-u
         if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == types.float64):
             raise TypingError(f"pl_update_row: {arg} must be a 1-D C-contiguous float64 array; got {ty}")
     return types.void(Z, Zc, P, a, types.float64, types.float64, zeff), _update_codegen
+
+
+# --- the frozen-pattern engine's free entries (``sim.frozen_kernel``) --------------------------------
+# Loops over the entries e in [lo, hi) of one class, four at a time; their sums run in four lanes
+# ((e - lo) mod 4, in increasing e), combined as (l0 + l1) + (l2 + l3), plus the tail (hi - lo mod 4
+# entries, summed in order from 0) last -- the same order in ``lane_sum`` and in the fused loops.
+
+
+def _data(context, builder, ty, val):  # type: ignore[no-untyped-def]
+    return context.make_array(ty)(context, builder, val).data
+
+
+def _lane_loop(builder: ir.IRBuilder, lo: ir.Value, hi: ir.Value, body, n_sums: int) -> list[ir.Value]:  # type: ignore[no-untyped-def]
+    """Run ``body(e, vec)`` over [lo, hi) (vec: 4 entries at e, else one); ``body`` returns the values to
+    add to the ``n_sums`` running sums.  Returns the sums in the fixed order above."""
+    zero_v = ir.Constant(_V4, [0.0] * LANES)
+    accs = [cgutils.alloca_once_value(builder, zero_v) for _ in range(n_sums)]
+    tails = [cgutils.alloca_once_value(builder, _c(_F64, 0.0)) for _ in range(n_sums)]
+    count = builder.sub(hi, lo)
+    end4 = builder.add(lo, builder.mul(builder.udiv(count, _c(_I64, LANES)), _c(_I64, LANES)))
+    with cgutils.for_range_slice(builder, lo, end4, _c(_I64, LANES), inc=True) as (e, _):
+        for acc, v in zip(accs, body(e, True), strict=True):
+            builder.store(builder.fadd(builder.load(acc), v), acc)
+    with cgutils.for_range_slice(builder, end4, hi, _c(_I64, 1), inc=True) as (e, _):
+        for tl, v in zip(tails, body(e, False), strict=True):
+            builder.store(builder.fadd(builder.load(tl), v), tl)
+    out = []
+    for acc, tl in zip(accs, tails, strict=True):
+        v = builder.load(acc)
+        lane = [builder.extract_element(v, _c(_I32, j)) for j in range(LANES)]
+        total = builder.fadd(builder.fadd(lane[0], lane[1]), builder.fadd(lane[2], lane[3]))
+        out.append(builder.fadd(total, builder.load(tl)))
+    return out
+
+
+class _Mem:
+    """Loads and stores of one entry (scalar) or four (vector) at index e."""
+
+    def __init__(self, builder: ir.IRBuilder, e: ir.Value, vec: bool) -> None:
+        self.b, self.e, self.vec = builder, e, vec
+
+    def ptr(self, base: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
+        return _vptr(self.b, base, self.e, vty) if self.vec else self.b.gep(base, [self.e])
+
+    def load(self, base: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
+        return self.b.load(self.ptr(base, vty), align=8)
+
+    def store(self, val: ir.Value, base: ir.Value, vty: ir.VectorType = _V4) -> None:
+        self.b.store(val, self.ptr(base, vty), align=8)
+
+    def splat(self, x: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
+        return _splat(self.b, x, vty) if self.vec else x
+
+    def const(self, x: float) -> ir.Value:
+        return ir.Constant(_V4, [x] * LANES) if self.vec else _c(_F64, x)
+
+
+def _require_1d(name: str, dtype: types.Type, **arrays: types.Type) -> None:
+    for arg, ty in arrays.items():
+        if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == dtype):
+            raise TypingError(f"{name}: {arg} must be a 1-D C-contiguous {dtype} array; got {ty}")
+
+
+@intrinsic
+def lane_sum(typingctx, x, lo, hi):  # type: ignore[no-untyped-def]
+    """sum of x[lo:hi] in the lane order above."""
+    _require_1d("lane_sum", types.float64, x=x)
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        xp = _data(context, builder, sig.args[0], args[0])
+        return _lane_loop(builder, args[1], args[2], lambda e, vec: [_Mem(builder, e, vec).load(xp)], 1)[0]
+
+    return types.float64(x, types.intp, types.intp), codegen
+
+
+@intrinsic
+def free_update(typingctx, A, Ac, Aeff, Pe, PT, selfc, s_e, lo, hi, x1, q):  # type: ignore[no-untyped-def]
+    """For e in [lo, hi): x = x1 s_e; A += x compensated (Knuth's TwoSum error into Ac); Aeff = A + Ac;
+    Pe = (PT + q) + selfc Aeff (no contraction).  Returns the lane sum of the new Aeff."""
+    _require_1d("free_update", types.float64, A=A, Ac=Ac, Aeff=Aeff, Pe=Pe, PT=PT, selfc=selfc, s_e=s_e)
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        A_, Ac_, Ae_, Pe_, PT_, sc_, s_ = (_data(context, builder, sig.args[j], args[j]) for j in range(7))
+        lo_, hi_, x1_, q_ = args[7:]
+
+        def body(e: ir.Value, vec: bool) -> list[ir.Value]:
+            m = _Mem(builder, e, vec)
+            x = builder.fmul(m.splat(x1_), m.load(s_))
+            a = m.load(A_)
+            t = builder.fadd(a, x)
+            bv = builder.fsub(t, a)
+            err = builder.fadd(builder.fsub(a, builder.fsub(t, bv)), builder.fsub(x, bv))
+            ac = builder.fadd(m.load(Ac_), err)
+            m.store(t, A_)
+            m.store(ac, Ac_)
+            ae = builder.fadd(t, ac)
+            m.store(ae, Ae_)
+            m.store(builder.fadd(builder.fadd(m.load(PT_), m.splat(q_)), builder.fmul(m.load(sc_), ae)), Pe_)
+            return [ae]
+
+        return _lane_loop(builder, lo_, hi_, body, 1)[0]
+
+    sig = types.float64(A, Ac, Aeff, Pe, PT, selfc, s_e, types.intp, types.intp, types.float64, types.float64)
+    return sig, codegen
+
+
+@intrinsic
+def free_flips(typingctx, Pe, s_e, chg, last, lo, hi, slope, t):  # type: ignore[no-untyped-def]
+    """For e in [lo, hi): now = 1 if Pe >= 0 else slope; where now != s_e: chg += 1, last = t; s_e = now.
+    Returns the lane sum of Pe * now (the entries' sigma(P_e))."""
+    _require_1d("free_flips", types.float64, Pe=Pe, s_e=s_e)
+    _require_1d("free_flips", types.int64, chg=chg, last=last)
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        Pe_, s_, ch_, la_ = (_data(context, builder, sig.args[j], args[j]) for j in range(4))
+        lo_, hi_, slope_, t_ = args[4:]
+
+        def body(e: ir.Value, vec: bool) -> list[ir.Value]:
+            m = _Mem(builder, e, vec)
+            p = m.load(Pe_)
+            now = builder.select(builder.fcmp_ordered(">=", p, m.const(0.0)), m.const(1.0), m.splat(slope_))
+            d = builder.fcmp_unordered("!=", now, m.load(s_))
+            m.store(now, s_)
+            ity = _V4I64 if vec else _I64
+            m.store(builder.add(m.load(ch_, _V4I64), builder.zext(d, ity)), ch_, _V4I64)
+            m.store(builder.select(d, m.splat(t_, _V4I64), m.load(la_, _V4I64)), la_, _V4I64)
+            return [builder.fmul(p, now)]
+
+        return _lane_loop(builder, lo_, hi_, body, 1)[0]
+
+    return types.float64(Pe, s_e, chg, last, types.intp, types.intp, types.float64, types.int64), codegen
