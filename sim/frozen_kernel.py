@@ -222,6 +222,8 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
         corner(0)
         got = steps(t0 + done, k)
         corner(1)
+        if k == 1:  # one step: its end state is the only new state, certify that point
+            corner(0)
         if got == k and certified():
             done += k
             length = min(2 * length, max_block)

@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim import Dataset, DataSpec, SimConfig, nearly_orthogonal_gram, simulate
+from sim import Dataset, DataSpec, SimConfig, Trajectory, nearly_orthogonal_gram, simulate
 from sim.driver import drive
 from sim.frozen import AutoState
 from sim.simulate import resolve
@@ -78,6 +78,103 @@ def test_auto_engine_reports_its_bookkeeping() -> None:
     smooth = simulate(SimConfig(network="fvb", activation="smoothed_leaky", gamma=0.5, n=4, d=50, m=4,
                                 steps=300, data=DataSpec(virtual=False)))
     assert smooth.extra["frozen_steps"] == 0  # no pattern to freeze: the span engine ran throughout
+
+
+@st.composite
+def paper_like(draw: st.DrawFn) -> tuple[SimConfig, Dataset]:
+    """KCG's section 6 mixture (far outside the regime) at small sizes: some pre-activations slide along the
+    kink of the activation and flip at every step while the rest of the pattern freezes."""
+    act = draw(st.sampled_from(["relu", "leaky_relu"]))
+    n = draw(st.integers(3, 8))
+    cfg = SimConfig(activation=act, gamma=None if act == "relu" else draw(st.sampled_from([0.1, 0.3])), n=n,
+                    d=draw(st.sampled_from([100, 784])), m=draw(st.integers(2, 12)), eta=0.1, sigma0=1e-4,
+                    steps=draw(st.integers(2_000, 20_000)), seed=draw(st.integers(0, 99)), num_checkpoints=15,
+                    data=DataSpec(virtual=False))
+    data, _ = resolve(cfg)
+    return cfg, data
+
+
+def assert_engines_agree(auto: Trajectory, span: Trajectory) -> None:
+    for f in FIELDS:
+        assert rel_err(getattr(auto, f), getattr(span, f)) <= REL, f
+    np.testing.assert_array_equal(auto.changes_flat, span.changes_flat)
+    np.testing.assert_array_equal(auto.last_change_flat, span.last_change_flat)
+    assert auto.diverged_at == span.diverged_at
+
+
+@given(paper_like(), st.sampled_from([1, 8, 64]))
+def test_free_entries_match_span_engine(case: tuple[SimConfig, Dataset], quiet: int) -> None:
+    """The frozen-pattern engine with free entries (entries still switching) against the span engine."""
+    cfg, data = case
+    span = simulate(cfg.with_(engine="span"), data=data)
+    auto, state = run_with_quiet(cfg, data, quiet)
+    assert_engines_agree(auto, span)
+    assert state.info()["free_ties"] == 0
+
+
+def test_paper_data_run_on_free_entries() -> None:
+    """KCG section 6 at its own sizes (n = 10, m = 100, leaky ReLU 0.1): about one entry per neuron keeps
+    flipping (j != y_i, sliding on the kink), the rest freezes; the frozen-pattern engine runs nearly every
+    step with those entries free, and equals the span engine."""
+    cfg = SimConfig(activation="leaky_relu", gamma=0.1, steps=20_000, num_checkpoints=15)
+    data, _ = resolve(cfg)
+    span = simulate(cfg.with_(engine="span"), data=data)
+    auto, state = run_with_quiet(cfg, data, 64)
+    assert_engines_agree(auto, span)
+    info = state.info()
+    assert info["frozen_steps"] > 0.95 * cfg.steps
+    assert 50 <= info["free_max"] <= 0.25 * 2 * cfg.m * cfg.n
+    assert int(span.changes_flat.sum()) > 10 * cfg.steps  # the free entries really flip, many per step
+
+
+def test_certificate_refuses_a_pattern_that_is_not_frozen() -> None:
+    """Planted violation: entering with no free entries on data whose pattern keeps flipping.  The
+    certificate must refuse within a few steps and leave the state before the refused step."""
+    from sim.frozen_kernel import frozen_steps
+
+    cfg = SimConfig(activation="leaky_relu", gamma=0.1, steps=1, n=10, m=8)
+    data, init = resolve(cfg)
+    span = SpanState(cfg, data, init)
+    span.advance(2_000)
+    state = AutoState(span)
+    state._enter(np.zeros_like(span.P, dtype=bool))
+    fp = state.frozen
+    assert fp is not None and fp.n_free == 0
+    done, status = frozen_steps(
+        fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross, fp.cross_coef,
+        fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef, cfg.eta,
+        span.loss_code, state.S, state.Sc, state.A, state.Ac, state.s_e, state.chg_e, state.last_e,
+        state.absinc, span.t, 10_000)
+    assert status == 1
+    # sound: the state is left before the first step at which the span engine sees a sign change, and
+    # a single step is refused only when its own end point changes a sign (or comes within rounding of 0)
+    ref = SpanState(cfg, data, init)
+    ref.advance(2_000)
+    while int(ref.last_change.max()) < 2_000:
+        ref.advance(1)
+    assert 2_000 + done == ref.t - 1
+
+
+def test_write_back_tie_takes_the_span_engines_sign() -> None:
+    """A free entry on which the closed form and the recomputed pre-activation disagree in sign (planted
+    by flipping its tracked slope) takes the span engine's sign, is counted as a change and as a tie."""
+    cfg = SimConfig(activation="leaky_relu", gamma=0.1, steps=1, n=10, m=8)
+    data, init = resolve(cfg)
+    span = SpanState(cfg, data, init)
+    span.advance(2_000)
+    state = AutoState(span)
+    state._enter(span.last_change > span.t - 64)
+    fp = state.frozen
+    assert fp is not None and fp.n_free > 0
+    e = 0
+    k, i = fp.ke[e], fp.ie[e]
+    truth = bool(span.P[k, i] >= 0)
+    state.s_e[e] = fp.slope if truth else 1.0  # the wrong sign
+    before = int(span.changes[k, i])
+    state.observe()
+    assert state.info()["free_ties"] == 1
+    assert bool(span.act[k, i]) == truth and state.s_e[e] == (1.0 if truth else fp.slope)
+    assert int(span.changes[k, i]) == before + 1 and int(span.last_change[k, i]) == span.t
 
 
 @given(st.lists(configs(), min_size=1, max_size=11))
