@@ -5,7 +5,8 @@ Profiles (select with ``--hypothesis-profile=NAME`` or ``HYPOTHESIS_PROFILE=NAME
 * ``ci`` (the default): derandomized, few examples, no per-example deadline -- the same command gives
   the same verdicts, on any machine, under xdist.
 * ``dev``: random exploration with the example database, more examples.
-* ``deep``: 50 examples per property, horizons x100 and at least 10^7 steps (``tests.strategies.horizon``),
+* ``deep``: 50 examples per property, horizons x100 (``tests.strategies.horizon``): the long-horizon tests of
+  the rate claims (KCG-4.1a/b/c, B3, MRG, F2, F3) then run 10^8 - 10^9 steps,
   slow tests on.  Hours on 2 cores: for a dedicated run, not for CI.
 
 No profile has a per-example deadline: simulation time varies with machine load, and a slow replay

@@ -34,7 +34,7 @@ from invariants.regime import (
 )
 from sim import Dataset, SimConfig, Trajectory, nearly_orthogonal_gram, simulate
 from sim.data import equicorrelated_gram, labels
-from tests.strategies import Case, horizon, kcg_cases
+from tests.strategies import Case, kcg_cases
 
 # record_check is function-scoped but only appends to the session's report: safe under @given
 
@@ -239,7 +239,7 @@ def test_orthogonal_relu_pattern_and_rate(case: Case, record_check) -> None:
 
 @pytest.mark.slow
 @pytest.mark.claim("KCG-F2")
-@given(case=kcg_cases("relu", orthogonal=True, steps=horizon(1_000_000)))
+@given(case=kcg_cases("relu", orthogonal=True, steps=1_000_000))  # kcg_cases scales by the profile
 def test_orthogonal_relu_rate_long_horizon(case: Case, record_check) -> None:
     res = record_check(check_orthogonal_relu_pattern(case.run())[-1])
     assert res.held, res
