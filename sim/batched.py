@@ -24,6 +24,7 @@ from . import kernel
 from .config import SimConfig
 from .data import Dataset
 from .driver import drive
+from .frozen import AutoState
 from .init import Init
 from .simulate import resolve
 from .span import ACT_CODES, LOSS_CODES, SpanState
@@ -53,13 +54,20 @@ class BatchState:
         self.gamma = np.array([s.gamma for s in st], dtype=np.float64)
         self.act_code, self.loss_code = st[0].act_code, st[0].loss_code
         self.diverged = np.full(self.B, -1, dtype=np.int64)
+        self.skip = np.zeros(self.B, dtype=np.bool_)  # configurations taken out of the batch
         self.t = 0
 
     def advance(self, n_steps: int) -> None:
         kernel.run_batch(self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code,
                          self.loss_code, self.Zt, self.Zct, self.Pt, self.actt, self.changest,
-                         self.last_changet, self.diverged, self.t, n_steps)
+                         self.last_changet, self.diverged, self.skip, self.t, n_steps)
         self.t += n_steps
+
+    def quiet_enough(self, window: int, max_free: float) -> np.ndarray:
+        """Per configuration: at most ``max_free`` of its (k, i) entries changed in the last ``window``
+        steps (the frozen-pattern engine's entry test, ``sim.frozen.AutoState``)."""
+        changed = self.last_changet > self.t - window
+        return changed.mean(axis=(1, 2)) <= max_free
 
     def diverged_at(self, b: int) -> int:
         return int(self.diverged[b])
@@ -75,8 +83,9 @@ class BatchState:
 class _Replay:
     """Feeds the observations recorded for one configuration to :func:`drive`."""
 
-    def __init__(self, obs: dict[int, dict | None], state: SpanState, diverged: int) -> None:
-        self.obs, self.state, self.div = obs, state, diverged
+    def __init__(self, obs: dict[int, dict | None], state: SpanState, diverged: int,
+                 auto: AutoState | None = None) -> None:
+        self.obs, self.state, self.div, self.auto = obs, state, diverged, auto
         self.t = 0
         self.changes, self.last_change = state.changes, state.last_change
 
@@ -91,18 +100,28 @@ class _Replay:
         o = self.obs.get(self.t)
         return o if (o is not None or check) else self.state.observe(check=False)
 
+    def info(self) -> dict[str, object]:
+        return self.auto.info() if self.auto is not None else {}
+
 
 def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | None = None,
-                   inits: Sequence[Init | None] | None = None) -> list[Trajectory]:
+                   inits: Sequence[Init | None] | None = None, *, engine: str = "span",
+                   quiet: int = 64, max_free: float = 0.25) -> list[Trajectory]:
     """Run many configurations together; returns one :class:`Trajectory` per configuration.
 
     All must share activation (``relu`` or ``leaky_relu``), loss, network widths, n, ``steps`` and
-    checkpoints.  Each trajectory equals ``simulate(cfg, data=..., init=...)`` with ``engine="span"``
-    to rounding.
+    checkpoints.  ``engine="span"``: every configuration on the batched span engine; each trajectory
+    equals ``simulate(cfg, data=..., init=..., engine="span")`` bit for bit.  ``engine="auto"``: the
+    batch runs on the batched span engine in windows of ``quiet`` steps (doubling, up to 2^14); a
+    configuration in which at most ``max_free`` of the entries changed in the last window leaves the
+    batch and goes on alone on the auto engine (``sim.frozen.AutoState``: frozen-pattern engine with
+    free entries, hand-backs).  Either way each trajectory equals its single run to rounding.
     """
     cfgs = list(cfgs)
     if not cfgs:
         return []
+    if engine not in ("span", "auto"):
+        raise ValueError(f"simulate_batch: engine must be 'span' or 'auto'; got {engine!r}")
     c0 = cfgs[0]
     for c in cfgs:
         same = (c.activation, c.loss, c.widths, c.n, c.steps, tuple(c.checkpoint_steps()))
@@ -118,16 +137,36 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
     batch = BatchState(cfgs, [r[0] for r in resolved], [r[1] for r in resolved])
     B = len(cfgs)
     obs: list[dict[int, dict | None]] = [{} for _ in range(B)]
+    autos: dict[int, AutoState] = {}
+    diverged = np.full(B, -1, dtype=np.int64)
+    window = quiet
     for t_ck in c0.checkpoint_steps():
-        if t_ck > batch.t:
-            batch.advance(int(t_ck - batch.t))
+        while batch.t < t_ck and not np.all(batch.skip | (batch.diverged >= 0)):
+            k = min(t_ck - batch.t, window) if engine == "auto" else t_ck - batch.t
+            batch.advance(k)
+            if engine == "auto" and batch.t >= quiet:
+                leave = batch.quiet_enough(min(window, batch.t), max_free) & ~batch.skip & (batch.diverged < 0)
+                for b in np.flatnonzero(leave):
+                    autos[b] = AutoState(batch.view(b), quiet=quiet, max_free=max_free)
+                    autos[b].span_run = quiet  # it has run a quiet window: enter at once
+                    batch.skip[b] = True
+                window = min(2 * window, 2**14)
+        batch.t = max(batch.t, t_ck)  # all left the batch: its clock follows the checkpoints
         for b in range(B):
-            if batch.diverged_at(b) < 0:
+            if b in autos:
+                if diverged[b] < 0 and autos[b].t < t_ck:
+                    bad = autos[b].advance(t_ck - autos[b].t)
+                    if bad is not None:
+                        diverged[b] = bad
+                if diverged[b] < 0:
+                    obs[b][int(t_ck)] = autos[b].observe()
+            elif batch.diverged_at(b) < 0:
                 obs[b][int(t_ck)] = batch.view(b).observe()
     out = []
     for b in range(B):
-        st = batch.view(b)
-        tr = drive(cfgs[b], st.data, st.init, _Replay(obs[b], st, batch.diverged_at(b)), "batched")
+        st = autos[b].span if b in autos else batch.view(b)
+        div = int(diverged[b]) if b in autos else batch.diverged_at(b)
+        tr = drive(cfgs[b], st.data, st.init, _Replay(obs[b], st, div, autos.get(b)), f"batched-{engine}")
         out.append(tr)
     return out
 

@@ -234,13 +234,14 @@ def run_steps(
 def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta: np.ndarray,
               gamma: np.ndarray, act_kind: int, loss_kind: int, Zt: np.ndarray, Zct: np.ndarray,
               Pt: np.ndarray, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray,
-              diverged: np.ndarray, t_start: int, n_steps: int) -> None:
+              diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int) -> None:
     """``run_steps`` for B configurations stacked on a leading axis, in one compiled call.
 
-    A configuration with ``diverged[b] >= 0`` is left untouched; one that diverges now records the step.
+    A configuration with ``diverged[b] >= 0`` or ``skip[b]`` is left untouched; one that diverges now
+    records the step.
     """
     for b in range(Zt.shape[0]):
-        if diverged[b] >= 0:
+        if diverged[b] >= 0 or skip[b]:
             continue
         bad = run_steps(P0t[b], G[b], a[b], y[b], eta[b], act_kind, gamma[b], loss_kind, Zt[b], Zct[b],
                         Pt[b], act[b], changes[b], last_change[b], t_start, n_steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -197,6 +198,34 @@ def test_batched_engine_matches_single_runs(cases: list[tuple[SimConfig, Dataset
             assert rel_err(getattr(tb, f), getattr(ts, f)) <= REL, f
         np.testing.assert_array_equal(tb.changes_flat, ts.changes_flat)
         assert tb.diverged_at == ts.diverged_at
+
+
+@given(st.lists(paper_like(), min_size=2, max_size=6), st.sampled_from([8, 64]))
+def test_batched_auto_engine_matches_single_runs(cases: list[tuple[SimConfig, Dataset]], quiet: int) -> None:
+    """engine="auto": configurations leave the batched span engine for the frozen-pattern engine as
+    their patterns quiet down (section 6 data: with free entries); each equals its span run."""
+    from sim.batched import simulate_batch
+
+    c0, _ = cases[0]
+    cfgs = [cfg.with_(activation=c0.activation, gamma=c0.gamma, m=c0.m, n=c0.n, steps=c0.steps, d=cfg.d)
+            for cfg, _ in cases]
+    batch = simulate_batch(cfgs, engine="auto", quiet=quiet)
+    for cfg, tb in zip(cfgs, batch, strict=True):
+        assert tb.engine == "batched-auto"
+        assert_engines_agree(tb, simulate(cfg.with_(engine="span")))
+
+
+def test_batched_auto_engine_leaves_the_batch() -> None:
+    from sim.batched import simulate_batch
+
+    cfgs = [SimConfig(activation="leaky_relu", gamma=0.1, n=10, m=8, steps=20_000, seed=s, num_checkpoints=10)
+            for s in range(3)]
+    out = simulate_batch(cfgs, engine="auto")
+    for cfg, tr in zip(cfgs, out, strict=True):
+        assert tr.extra["frozen_steps"] > 0.5 * cfg.steps, tr.extra
+        assert_engines_agree(tr, simulate(cfg.with_(engine="span")))
+    with pytest.raises(ValueError, match="engine must be 'span' or 'auto'"):
+        simulate_batch(cfgs, engine="dense")
 
 
 def test_batched_engine_reports_divergence_per_configuration() -> None:
