@@ -37,6 +37,11 @@ def print_summary(traj: Trajectory, every: int = 1, out: TextIO = sys.stdout) ->
     frozen = traj.pattern_frozen_at
     print(f"activation changes: {int(traj.changes_flat.sum())} in total; last at step {frozen}"
           + (" (pattern unchanged since)" if frozen < traj.times[-1] else ""), file=out)
+    ex = traj.extra
+    if "frozen_steps" in ex and traj.times[-1] > 0:
+        print(f"engine: {traj.engine}; {ex['frozen_steps']:,} frozen-pattern steps "
+              f"({ex['frozen_steps'] / traj.times[-1]:.1%}), at most {ex['free_max']} free entries, "
+              f"{ex['handbacks']} hand-backs", file=out)
     if traj.diverged:
         print(f"DIVERGED at step {traj.diverged_at}: margins or loss became non-finite", file=out)
 

@@ -188,12 +188,7 @@ class AutoState:
                 else:  # too many entries still changing: another quiet period on the span engine
                     self.span_run = 0
             if self.frozen is not None:
-                fp = self.frozen
-                done, status = frozen_steps(
-                    fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross,
-                    fp.cross_coef, fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e,
-                    fp.gf_coef, float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e,
-                    self.chg_e, self.last_e, self.absinc, sp.t, target - sp.t)
+                done, status = self.run_frozen(target - sp.t)
                 sp.t += int(done)
                 self.frozen_steps += int(done)
                 if status == 0:
@@ -206,12 +201,25 @@ class AutoState:
                 bad = sp.advance(1)  # the span engine takes the step the certificate refused
                 self.span_run = 1
             else:
-                k = min(target - sp.t, max(1, self.quiet - self.span_run))
+                left = target - sp.t
+                k = min(left, max(1, self.quiet - self.span_run)) if self.eligible_kind else left
                 bad = sp.advance(k)
                 self.span_run += k
             if bad is not None:
                 return bad
         return None
+
+    def run_frozen(self, n_steps: int) -> tuple[int, int]:
+        """Up to ``n_steps`` certified frozen-pattern steps from the current step (the clock is the
+        caller's to move); (steps done, status) as ``frozen_kernel.frozen_steps`` returns them."""
+        sp, fp = self.span, self.frozen
+        assert fp is not None
+        done, status = frozen_steps(
+            fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross, fp.cross_coef,
+            fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef,
+            float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e, self.chg_e, self.last_e,
+            self.absinc, sp.t, n_steps)
+        return int(done), int(status)
 
     def observe(self, check: bool = True) -> dict[str, np.ndarray] | None:
         if self.frozen is not None:

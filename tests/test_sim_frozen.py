@@ -131,8 +131,6 @@ def test_paper_data_run_on_free_entries() -> None:
 def test_certificate_refuses_a_pattern_that_is_not_frozen() -> None:
     """Planted violation: entering with no free entries on data whose pattern keeps flipping.  The
     certificate must refuse within a few steps and leave the state before the refused step."""
-    from sim.frozen_kernel import frozen_steps
-
     cfg = SimConfig(activation="leaky_relu", gamma=0.1, steps=1, n=10, m=8)
     data, init = resolve(cfg)
     span = SpanState(cfg, data, init)
@@ -141,11 +139,7 @@ def test_certificate_refuses_a_pattern_that_is_not_frozen() -> None:
     state._enter(np.zeros_like(span.P, dtype=bool))
     fp = state.frozen
     assert fp is not None and fp.n_free == 0
-    done, status = frozen_steps(
-        fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross, fp.cross_coef,
-        fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef, cfg.eta,
-        span.loss_code, state.S, state.Sc, state.A, state.Ac, state.s_e, state.chg_e, state.last_e,
-        state.absinc, span.t, 10_000)
+    done, status = state.run_frozen(10_000)
     assert status == 1
     # sound: the state is left before the first step at which the span engine sees a sign change, and
     # a single step is refused only when its own end point changes a sign (or comes within rounding of 0)
