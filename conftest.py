@@ -6,8 +6,8 @@ Profiles (select with ``--hypothesis-profile=NAME`` or ``HYPOTHESIS_PROFILE=NAME
   the same verdicts, on any machine, under xdist.
 * ``dev``: random exploration with the example database, more examples.
 * ``deep``: 50 examples per property, horizons x100 (``tests.strategies.horizon``): the long-horizon tests of
-  the rate claims (KCG-4.1a/b/c, B3, MRG, F2, F3) then run 10^8 - 10^9 steps,
-  slow tests on.  Hours on 2 cores: for a dedicated run, not for CI.
+  the rate claims (KCG-4.1a/b/c, B1/B4, B3, MRG, 5.5, F2, F3; 3e5 - 1e7 steps in every profile) then run
+  3e7 - 1e9 steps; slow tests on.  Hours on 2 cores: for a dedicated run, not for CI.
 
 No profile has a per-example deadline: simulation time varies with machine load, and a slow replay
 must not turn into ``Flaky``.

@@ -97,7 +97,7 @@ def test_leaky_balance_in_regime(case: Case, record_check) -> None:
         assert res.held, str(res)
 
 
-@pytest.mark.slow
+# long horizon, in every profile: exact and cheap on the frozen-pattern engine (x100 in deep)
 @pytest.mark.claim("KCG-B1", "KCG-B4")
 @given(case=kcg_cases("leaky_relu", steps=300_000, checkpoints=80))
 def test_leaky_balance_long_horizon(case: Case, record_check) -> None:
@@ -117,7 +117,7 @@ def test_relu_balance_in_regime(case: Case, record_check) -> None:
     assert res.held, str(res)
 
 
-@pytest.mark.slow
+# long horizon, in every profile: exact and cheap on the frozen-pattern engine (x100 in deep)
 @pytest.mark.claim("KCG-5.5")
 @given(case=kcg_cases("relu", steps=300_000, checkpoints=80))
 def test_relu_balance_long_horizon(case: Case, record_check) -> None:

@@ -312,7 +312,7 @@ def test_relu_slow_loss_is_flagged() -> None:
 
 # ---- long horizons ---------------------------------------------------------------------------------
 
-@pytest.mark.slow
+# long horizon, in every profile: exact and cheap on the frozen-pattern engine (x100 in deep)
 @pytest.mark.claim("KCG-MRG", "KCG-4.1c", "KCG-B3", "KCG-4.1a")
 @settings(max_examples=3)
 @given(case=kcg_cases("leaky_relu", steps=2_000_000, **SMALL_W))

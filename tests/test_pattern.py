@@ -237,7 +237,7 @@ def test_orthogonal_relu_pattern_and_rate(case: Case, record_check) -> None:
         assert res.held, res
 
 
-@pytest.mark.slow
+# long horizon, in every profile: exact and cheap on the frozen-pattern engine (x100 in deep)
 @pytest.mark.claim("KCG-F2")
 @given(case=kcg_cases("relu", orthogonal=True, steps=1_000_000))  # kcg_cases scales by the profile
 def test_orthogonal_relu_rate_long_horizon(case: Case, record_check) -> None:

@@ -260,7 +260,7 @@ def test_nearly_orthogonal_data_are_out_of_scope() -> None:
 
 # ---- long horizons ---------------------------------------------------------------------------------
 
-@pytest.mark.slow
+# long horizon, in every profile: exact and cheap on the frozen-pattern engine (x100 in deep)
 @pytest.mark.claim("KCG-F3", "KCG-4.3a")
 @settings(max_examples=3)
 @given(case=kcg_cases("relu", orthogonal=True, steps=10_000_000, **SMALL_W))
@@ -274,7 +274,7 @@ def test_relu_orthogonal_long_horizon(case: Case, record_check) -> None:
     assert main.held and bound.held, (main, bound)
 
 
-@pytest.mark.slow
+# long horizon, in every profile: exact and cheap on the frozen-pattern engine (x100 in deep)
 @pytest.mark.claim("KCG-4.1b")
 @settings(max_examples=3)
 @given(case=kcg_cases("leaky_relu", log10_d=(3, 4), sigma_frac=(0.25, 1.0), steps=5_000_000))
