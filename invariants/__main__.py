@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("report", help="the theory report (main job)")
     r.add_argument("--out", default="report", help="output directory (default: report/)")
-    r.add_argument("--steps", type=int, default=1_000_000, help="horizon of the default sweep's long runs")
+    r.add_argument("--steps", type=int, default=10_000_000, help="horizon of the default sweep's long runs")
     r.add_argument("--boundary-steps", type=int, default=5_000, help="horizon of each boundary-walk run")
     r.add_argument("--seeds", type=int, default=3, help="seeds per boundary-walk point")
     r.add_argument("--no-tests", action="store_true", help="skip the property tests (no claim table)")

@@ -120,8 +120,9 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         a["held"] += r["outcome"] == "held"
         a["outcomes"][r["outcome"]] = a["outcomes"].get(r["outcome"], 0) + 1
         m = _num(r["margin"])
-        # too_short / diverged results may carry no margin (nan): they never become the worst
-        if not math.isnan(m) and (a["worst"] is None or m < a["worst_margin"]):
+        # too_short results (the run cannot show the claim) and diverged ones (no margin: nan) never
+        # become the worst: the worst margin is >= 0 exactly when the claim held where it could be shown
+        if r["outcome"] != "too_short" and not math.isnan(m) and (a["worst"] is None or m < a["worst_margin"]):
             a["worst_margin"], a["worst"] = m, {k: r[k] for k in ("where", "config", "test", "note")}
         for k, v in r.get("implied", {}).items():
             lo, hi = a["implied"].get(k, (math.inf, -math.inf))
@@ -130,13 +131,26 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         c = CLAIMS.get(cid.split(":")[0])
         a["kind"] = c.kind if c else "?"
         a["expected"] = c.expected if c else "?"
-        if verdict_kind(cid) == "measured":
-            a["verdict"] = "measured"
-        elif a["expected"] == "fails":
-            a["verdict"] = "fails (declared)" if a["held"] < a["tried"] else "HOLDS (declared to fail)"
-        else:
-            a["verdict"] = "held" if a["held"] == a["tried"] else "BROKEN"
+        a["verdict"] = verdict(a["outcomes"], "measured" if verdict_kind(cid) == "measured" else a["expected"])
     return out
+
+
+def verdict(outcomes: dict[str, int], expected: str) -> str:
+    """A claim's verdict from its results' outcomes.
+
+    ``too_short`` results (the run cannot show the claim, e.g. W still dominated by its initialization)
+    neither hold nor break a claim: an asserted claim is BROKEN when a result failed or diverged, held
+    when none did and at least one held, and "too short" when every result was too short.  A claim
+    declared to fail is "fails (declared)" when a result failed, else "HOLDS (declared to fail)"."""
+    if expected == "measured":
+        return "measured"
+    bad = outcomes.get("failed", 0) + outcomes.get("diverged", 0)
+    if expected == "fails":
+        return "fails (declared)" if outcomes.get("failed", 0) else (
+            "HOLDS (declared to fail)" if outcomes.get("held", 0) else "too short")
+    if bad:
+        return "BROKEN"
+    return "held" if outcomes.get("held", 0) else "too short"
 
 
 MAX_IMPLIED = 3  # implied constants shown per row in the terminal; the JSON has all of them

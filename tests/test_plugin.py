@@ -63,3 +63,30 @@ def test_nonfinite_numbers_survive_json() -> None:
     js = json.loads(json.dumps(r.to_json()))
     assert js["margin"] == "inf" and js["measured"] == "nan"
     assert r.held
+
+
+@pytest.mark.parametrize(("outcomes", "expected", "verdict"), [
+    ({"held": 3}, "holds", "held"),
+    ({"held": 2, "too_short": 1}, "holds", "held"),  # a run that cannot show the claim breaks nothing
+    ({"too_short": 2}, "holds", "too short"),
+    ({"held": 2, "failed": 1}, "holds", "BROKEN"),
+    ({"held": 2, "diverged": 1}, "holds", "BROKEN"),
+    ({"failed": 1, "held": 1}, "fails", "fails (declared)"),
+    ({"held": 2, "too_short": 1}, "fails", "HOLDS (declared to fail)"),
+    ({"failed": 1}, "measured", "measured"),
+])
+def test_verdict_from_outcomes(outcomes: dict[str, int], expected: str, verdict: str) -> None:
+    from invariants.plugin import verdict as verdict_of
+
+    assert verdict_of(outcomes, expected) == verdict
+
+
+def test_a_too_short_result_does_not_break_its_claim() -> None:
+    """Planted: a too_short result with a negative margin next to a held one (the vacuous-bound case of
+    KCG-4.1b at the sigma0 bound): the claim stays held, and its worst margin is the held one's."""
+    rows = [CheckResult("KCG-4.1b", margin=0.5, measured=1, bound=2).to_json() | {"test": "t"},
+            CheckResult("KCG-4.1b", margin=-1.4, measured=3, bound=2, outcome="too_short").to_json()
+            | {"test": "t"}]
+    agg = aggregate(rows)["KCG-4.1b"]
+    assert agg["verdict"] == "held" and agg["outcomes"] == {"held": 1, "too_short": 1}
+    assert agg["worst_margin"] == pytest.approx(0.5)
