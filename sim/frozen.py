@@ -77,7 +77,10 @@ class FrozenPattern:
         # P_e: the S term per class, QS[i, c] = a_k s[k, i] y_i G[i, i_c] on frozen (k, i); the A terms
         self.QS = np.ascontiguousarray((a[kf][None, :] * (s * fr)[kf].T * y[:, None]) * G[:, i_f])
         self.selfc = a[ke] * y[ie] * G[ie, ie]
-        pairs = [(e, e2) for e in range(nC) for e2 in np.flatnonzero(ke == ke[e]) if e2 != e]
+        of_neuron: dict[int, list[int]] = {}  # the free entries of each neuron, in entry order
+        for e, k in enumerate(ke.tolist()):
+            of_neuron.setdefault(k, []).append(e)
+        pairs = [(e, e2) for e in range(nC) for e2 in of_neuron[int(ke[e])] if e2 != e]
         self.cross = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
         self.cross_coef = np.array([a[ke[e]] * y[ie[e2]] * G[ie[e2], ie[e]] for e, e2 in pairs], dtype=np.float64)
         # margins: m0 + Mm S + MA sumA + the free entries' own terms (m0 so that the margins at T are the span's)
@@ -107,7 +110,7 @@ class FrozenPattern:
             self.check[g] = ~free[k0]
             Pg = P[ks]
             self.E[g] = np.where(active[k0], Pg.min(axis=0), Pg.max(axis=0))
-            for e in np.flatnonzero(ke == k0) if has_free[k0] else ():
+            for e in of_neuron.get(int(k0), ()):
                 ge.append(e)
                 gcoef.append(a[k0] * y[ie[e]] * G[ie[e], :])
             gptr.append(len(ge))
