@@ -138,7 +138,8 @@ def trajectory_summary(name: str, tr: Trajectory) -> dict[str, Any]:
             "final loss": float(tr.loss[-1]), "fitted alpha": alpha, "theorem alpha (c=1)": alpha_th,
             "SR(W+1) end": float(tr.stable_rank[-1, 0]), "SR(W-1) end": float(tr.stable_rank[-1, 1]),
             "margin max/min end": float(tr.margins[-1].max() / tr.margins[-1].min()),
-            "pattern frozen at": tr.pattern_frozen_at, "frozen-engine steps": tr.extra.get("frozen_steps", 0)}
+            "pattern frozen at": tr.pattern_frozen_at, "frozen-engine steps": tr.extra.get("frozen_steps", 0),
+            "free entries": tr.extra.get("free_max", 0), "changes": int(tr.changes_flat.sum())}
 
 
 # ---- 3. boundary table ---------------------------------------------------------------------------
@@ -261,13 +262,14 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
                "questions, conjectures), fails (declared): a reading the suite shows to be false.", "", "```",
                *format_table(agg), "```", "", f"pytest: {margins.get('pytest_summary', '')}", ""]
     md += ["## Long runs (default sweep)", "", "| run | final loss | fitted alpha | thm alpha (c=1) | "
-           "SR(W+1) | SR(W-1) | margin max/min | pattern frozen at | frozen-engine steps |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "SR(W+1) | SR(W-1) | margin max/min | last pattern change | activation changes | "
+           "frozen-pattern steps | free entries |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
         md.append(f"| {s['name']} | {s['final loss']:.3e} | {s['fitted alpha']:.3f} | "
                   f"{s['theorem alpha (c=1)']:.3f} | {s['SR(W+1) end']:.5f} | {s['SR(W-1) end']:.5f} | "
                   f"{s['margin max/min end']:.4f} | "
-                  f"{s['pattern frozen at']} | {s['frozen-engine steps']} |")
+                  f"{s['pattern frozen at']} | {s['changes']:,} | {s['frozen-engine steps']:,} | "
+                  f"{s['free entries']} |")
     md += ["", "## Boundaries (one assumption at a time; factor 1 = the declared constant's bound)", "",
            "| claim | assumption | result | last factor that held |", "|---|---|---|---|"]
     for b in bounds:
