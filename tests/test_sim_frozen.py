@@ -113,6 +113,22 @@ def test_free_entries_match_span_engine(case: tuple[SimConfig, Dataset], quiet: 
     assert state.info()["free_ties"] == 0
 
 
+@given(st.sampled_from(["relu", "leaky_relu"]), st.sampled_from(["logistic", "exponential"]),
+       st.integers(3, 8), st.integers(2, 9), st.integers(0, 99), st.sampled_from([1, 16]))
+def test_fvb_network_on_the_frozen_pattern_engine(act: str, loss: str, n: int, m: int, seed: int,
+                                                   quiet: int) -> None:
+    """FVB's network (m1 != m2 neurons, second layer +-1/sqrt(m), either loss) on correlated data, where
+    entries keep switching: the frozen-pattern engine with free entries against the span engine."""
+    cfg = SimConfig(network="fvb", activation=act, gamma=None if act == "relu" else 0.3, loss=loss, n=n, d=200,
+                    m=m, eta=0.2, sigma0=0.05, steps=5_000, seed=seed, num_checkpoints=12,
+                    data=DataSpec(sigma_mu=0.3, virtual=False))
+    data, _ = resolve(cfg)
+    span = simulate(cfg.with_(engine="span"), data=data)
+    auto, state = run_with_quiet(cfg, data, quiet)
+    assert_engines_agree(auto, span)
+    assert state.info()["free_ties"] == 0
+
+
 def test_paper_data_run_on_free_entries() -> None:
     """KCG section 6 at its own sizes (n = 10, m = 100, leaky ReLU 0.1): about one entry per neuron keeps
     flipping (j != y_i, sliding on the kink), the rest freezes; the frozen-pattern engine runs nearly every
