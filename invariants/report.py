@@ -7,6 +7,7 @@
 2. an embedded default sweep of long runs (the exact frozen-pattern engine takes over once the pattern
    froze): stable rank against log t per activation, the loss on log-log axes with its fitted slope
    beside the theorem's rate, the margins' spread, and the pattern-freeze times against Lemma 5.6's T;
+   the same table for KCG section 6's own data (outside the regime; measured, not asserted);
 3. boundary walks: for each (claim, assumption) pair of ``BOUNDARY_PAIRS``, the factor past the
    declared bound at which the claim first fails on any seed;
 
@@ -28,9 +29,10 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from sim import Trajectory
+from sim import Trajectory, simulate
 
 from .cases import Placement, build_case
+from .figures import paper_config
 from .fitting import fit_power, late_window
 from .hunt import BoundaryRow, boundary
 from .plugin import aggregate, format_table
@@ -109,6 +111,16 @@ def default_sweep(steps: int) -> list[tuple[str, Trajectory]]:
     return runs
 
 
+def paper_data_runs(steps: int) -> list[tuple[str, Trajectory]]:
+    """KCG section 6's own data (``SimConfig()``'s defaults), far outside Thm 4.1 / 4.3's regime, leaky
+    ReLU 0.1 and ReLU: no pattern freezes there, some entries slide along the kink for good."""
+    out = []
+    for name, act in progress([("section 6 data, leaky 0.1", "leaky_relu"), ("section 6 data, relu", "relu")],
+                              "paper data"):
+        out.append((name, simulate(paper_config(activation=act, steps=steps, num_checkpoints=40))))
+    return out
+
+
 def lemma_5_6_T(traj: Trajectory) -> float:
     """T = eta^{-1} n m R_min^{-2} (KCG Lemma 5.6 up to its constant C)."""
     c = traj.config
@@ -139,7 +151,15 @@ def trajectory_summary(name: str, tr: Trajectory) -> dict[str, Any]:
             "SR(W+1) end": float(tr.stable_rank[-1, 0]), "SR(W-1) end": float(tr.stable_rank[-1, 1]),
             "margin max/min end": float(tr.margins[-1].max() / tr.margins[-1].min()),
             "pattern frozen at": tr.pattern_frozen_at, "frozen-engine steps": tr.extra.get("frozen_steps", 0),
-            "free entries": tr.extra.get("free_max", 0), "changes": int(tr.changes_flat.sum())}
+            "free entries": tr.extra.get("free_max", 0), "changes": int(tr.changes_flat.sum()),
+            "flips per step (last interval)": flips_per_step(tr)}
+
+
+def flips_per_step(tr: Trajectory) -> float:
+    """Activation changes per step between the last two checkpoints."""
+    if len(tr.times) < 2 or tr.times[-1] == tr.times[-2]:
+        return float("nan")
+    return float((tr.n_changes[-1] - tr.n_changes[-2]) / (tr.times[-1] - tr.times[-2]))
 
 
 # ---- 3. boundary table ---------------------------------------------------------------------------
@@ -250,26 +270,37 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
 
 # ---- assembling ----------------------------------------------------------------------------------
 
+def runs_table(summaries: list[dict[str, Any]]) -> list[str]:
+    md = ["| run | final loss | fitted alpha | thm alpha (c=1) | SR(W+1) | SR(W-1) | margin max/min | "
+          "last pattern change | activation changes | flips per step (last interval) | frozen-pattern steps | "
+          "free entries |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for s in summaries:
+        md.append(f"| {s['name']} | {s['final loss']:.3e} | {s['fitted alpha']:.3f} | "
+                  f"{s['theorem alpha (c=1)']:.3f} | {s['SR(W+1) end']:.5f} | {s['SR(W-1) end']:.5f} | "
+                  f"{s['margin max/min end']:.4f} | {s['pattern frozen at']} | {s['changes']:,} | "
+                  f"{s['flips per step (last interval)']:.3g} | {s['frozen-engine steps']:,} | "
+                  f"{s['free entries']} |")
+    return md
+
+
 def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str, Trajectory]],
                  freeze: list[dict[str, float]], bounds: list[BoundaryRow],
                  plots: list[str], sections: list[str] | None = None,
-                 section_results: list[Any] | None = None) -> dict[str, Any]:
+                 section_results: list[Any] | None = None,
+                 paper_runs: list[tuple[str, Trajectory]] | None = None) -> dict[str, Any]:
     agg = aggregate(margins["results"]) if margins else {}
     summaries = [trajectory_summary(n, t) for n, t in runs]
+    paper = [trajectory_summary(n, t) for n, t in paper_runs or []]
     md = ["# Theory report", ""]
     if margins:
         md += ["## Claims", "", "verdict: held / BROKEN (asserted claims), measured (figures, open "
                "questions, conjectures), fails (declared): a reading the suite shows to be false.", "", "```",
                *format_table(agg), "```", "", f"pytest: {margins.get('pytest_summary', '')}", ""]
-    md += ["## Long runs (default sweep)", "", "| run | final loss | fitted alpha | thm alpha (c=1) | "
-           "SR(W+1) | SR(W-1) | margin max/min | last pattern change | activation changes | "
-           "frozen-pattern steps | free entries |", "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for s in summaries:
-        md.append(f"| {s['name']} | {s['final loss']:.3e} | {s['fitted alpha']:.3f} | "
-                  f"{s['theorem alpha (c=1)']:.3f} | {s['SR(W+1) end']:.5f} | {s['SR(W-1) end']:.5f} | "
-                  f"{s['margin max/min end']:.4f} | "
-                  f"{s['pattern frozen at']} | {s['changes']:,} | {s['frozen-engine steps']:,} | "
-                  f"{s['free entries']} |")
+    md += ["## Long runs (default sweep)", "", *runs_table(summaries)]
+    if paper:
+        md += ["", "### The paper's own data (KCG section 6; outside Thm 4.1 / 4.3's regime)", "",
+               "Measured, not asserted: no pattern freezes here; the free entries are those still switching "
+               "when the frozen-pattern engine took over (they slide along the kink).", "", *runs_table(paper)]
     md += ["", "## Boundaries (one assumption at a time; factor 1 = the declared constant's bound)", "",
            "| claim | assumption | result | last factor that held |", "|---|---|---|---|"]
     for b in bounds:
@@ -281,7 +312,7 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
     md += ["## Plots", ""]
     md += [f"![{p}]({p})" for p in plots]
     (out / "report.md").write_text("\n".join(md) + "\n")
-    report = {"claims": agg, "runs": summaries, "freeze": freeze,
+    report = {"claims": agg, "runs": summaries, "paper_runs": paper, "freeze": freeze,
               "boundaries": [asdict(b) for b in bounds], "plots": plots,
               "figures_and_fvb_st": [r.to_json() for r in section_results or []]}
     (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
@@ -296,6 +327,7 @@ def main_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: b
     t0 = time.perf_counter()
     margins = run_property_tests(out) if tests else None
     runs = default_sweep(steps)
+    paper = paper_data_runs(steps)
     freeze = freeze_sweep(min(steps, 20_000))
     bounds = boundary_table(boundary_steps, seeds)
     fig_seeds = tuple(range(max(1, min(seeds, 3))))  # the figure reruns: up to 3 paired seeds
@@ -305,7 +337,7 @@ def main_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: b
     kcg, st, fvb = done["kcg"], done["st"], done["fvb"]
     plots = make_plots(out, runs, freeze, bounds) + rf.plot_sections(out, kcg, st, fvb)
     report = write_report(out, margins, runs, freeze, bounds, plots, rf.section_lines(kcg, st, fvb),
-                          kcg["results"] + st["results"] + fvb["results"])
+                          kcg["results"] + st["results"] + fvb["results"], paper_runs=paper)
     if report["claims"]:
         for line in format_table(report["claims"]):
             echo(line)
