@@ -31,8 +31,8 @@ minimum where s = 1 must stay >= 0, the maximum where s < 1 must stay < 0); a ne
 a group of its own, its frozen entries affine in S and its A's.  S and A are nondecreasing, so a block of
 steps is certified at once on the box spanned by its first and last state.  The certificate demands a
 clearance of a float64 rounding bound, so a frozen pre-activation within rounding of 0 hands the step back
-to the span engine, which decides it exactly as it always does.  S and A are accumulated with Neumaier's
-compensated summation.
+to the span engine, which decides it exactly as it always does.  S and A are compensated sums (Neumaier's
+correction, for A computed branch-free with Knuth's TwoSum).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import kernel
-from .frozen_kernel import free_preacts, frozen_steps
+from .frozen_kernel import frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -121,13 +121,6 @@ class FrozenPattern:
     @property
     def n_free(self) -> int:
         return len(self.ke)
-
-    def free_preacts(self, S: np.ndarray, A: np.ndarray) -> np.ndarray:
-        """P_e at (S, A), as the kernel computes it."""
-        out = np.empty(self.n_free)
-        free_preacts(self.PT, self.QS, self.cls_ptr, self.selfc, self.cross, self.cross_coef, S, A,
-                     np.empty(self.QS.shape[1]), out)
-        return out
 
 
 class AutoState:

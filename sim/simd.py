@@ -78,7 +78,38 @@ def _require_c_arrays(name: str, **arrays: types.Type) -> None:
             raise TypingError(f"{name}: {arg} must be a 1-D C-contiguous array; got {ty}")
 
 
-def _codegen(track: bool):  # type: ignore[no-untyped-def]
+class _Mem:
+    """Loads and stores of one entry (scalar) or four (vector) at index e."""
+
+    def __init__(self, builder: ir.IRBuilder, e: ir.Value, vec: bool) -> None:
+        self.b, self.e, self.vec = builder, e, vec
+
+    def ptr(self, base: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
+        return _vptr(self.b, base, self.e, vty) if self.vec else self.b.gep(base, [self.e])
+
+    def load(self, base: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
+        return self.b.load(self.ptr(base, vty), align=8)
+
+    def store(self, val: ir.Value, base: ir.Value, vty: ir.VectorType = _V4) -> None:
+        self.b.store(val, self.ptr(base, vty), align=8)
+
+    def splat(self, x: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
+        return _splat(self.b, x, vty) if self.vec else x
+
+    def const(self, x: float) -> ir.Value:
+        return ir.Constant(_V4, [x] * LANES) if self.vec else _c(_F64, x)
+
+
+def _two_sum_add(builder: ir.IRBuilder, s: ir.Value, c: ir.Value, x: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """(s + x, c + e) with e = s + x - fl(s + x) exactly (Knuth's TwoSum: the same e, bit for bit, as
+    Neumaier's |s| >= |x| branch, without the branch); scalar or vector, no contraction."""
+    t = builder.fadd(s, x)
+    bv = builder.fsub(t, s)
+    e = builder.fadd(builder.fsub(s, builder.fsub(t, bv)), builder.fsub(x, bv))
+    return t, builder.fadd(c, e)
+
+
+def _codegen(track: bool):
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         if track:
             row_v, act_v, ch_v, last_v, a_v, slope, t = args
@@ -166,10 +197,10 @@ def pl_row_pass(typingctx, row, act, changes, last, a, slope, t):  # type: ignor
     return types.float64(row, act, changes, last, a, types.float64, types.int64), _codegen(track=True)
 
 
-def _preact_codegen(rows: int, width: int | None = None):  # type: ignore[no-untyped-def]
+def _preact_codegen(rows: int):  # type: ignore[no-untyped-def]
     """Code for ``rows`` consecutive rows i, ..., i + rows - 1 of P at once: each z load feeds ``rows``
     multiply-adds (the pass is bound by the loads otherwise)."""
-    width = width or PRE_WIDTH[rows]  # vectors per row in a block
+    width = PRE_WIDTH[rows]  # vectors per row in a block
 
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         p0_v, z_v, g_v, i, out_v = args
@@ -258,30 +289,13 @@ def _update_codegen(context, builder, sig, args):  # type: ignore[no-untyped-def
     M = builder.extract_value(context.make_array(sig.args[0])(context, builder, z_v).shape, 0)
 
     def step(k: ir.Value, vec: bool) -> None:
-        def ptr(base: ir.Value) -> ir.Value:
-            return _vptr(builder, base, k, _V4) if vec else builder.gep(base, [k])
-
-        def load(base: ir.Value) -> ir.Value:
-            return builder.load(ptr(base), align=8)
-
-        def store(val: ir.Value, base: ir.Value) -> None:
-            builder.store(val, ptr(base), align=8)
-
-        if vec:
-            one, zero = ir.Constant(_V4, [1.0] * LANES), ir.Constant(_V4, [0.0] * LANES)
-            c, sl = _splat(builder, ci, _V4), _splat(builder, slope, _V4)
-        else:
-            one, zero, c, sl = _c(_F64, 1.0), _c(_F64, 0.0), ci, slope
-        ds = builder.select(builder.fcmp_ordered(">=", load(p), zero), one, sl)
-        x = builder.fmul(builder.fmul(c, load(a)), ds)
-        s0 = load(z)
-        t = builder.fadd(s0, x)
-        bv = builder.fsub(t, s0)  # Knuth's TwoSum: e = (s0 - (t - bv)) + (x - bv) = s0 + x - t exactly
-        e = builder.fadd(builder.fsub(s0, builder.fsub(t, bv)), builder.fsub(x, bv))
-        zcn = builder.fadd(load(zc), e)
-        store(zcn, zc)
-        store(t, z)
-        store(builder.fadd(t, zcn), ze)
+        m = _Mem(builder, k, vec)
+        ds = builder.select(builder.fcmp_ordered(">=", m.load(p), m.const(0.0)), m.const(1.0), m.splat(slope))
+        x = builder.fmul(builder.fmul(m.splat(ci), m.load(a)), ds)
+        t, zcn = _two_sum_add(builder, m.load(z), m.load(zc), x)
+        m.store(zcn, zc)
+        m.store(t, z)
+        m.store(builder.fadd(t, zcn), ze)
 
     end4 = builder.mul(builder.udiv(M, _c(_I64, LANES)), _c(_I64, LANES))
     with cgutils.for_range_slice(builder, _c(_I64, 0), end4, _c(_I64, LANES), inc=True) as (k, _):
@@ -340,28 +354,6 @@ def _lane_loop(builder: ir.IRBuilder, lo: ir.Value, hi: ir.Value, body, n_sums: 
     return out
 
 
-class _Mem:
-    """Loads and stores of one entry (scalar) or four (vector) at index e."""
-
-    def __init__(self, builder: ir.IRBuilder, e: ir.Value, vec: bool) -> None:
-        self.b, self.e, self.vec = builder, e, vec
-
-    def ptr(self, base: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
-        return _vptr(self.b, base, self.e, vty) if self.vec else self.b.gep(base, [self.e])
-
-    def load(self, base: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
-        return self.b.load(self.ptr(base, vty), align=8)
-
-    def store(self, val: ir.Value, base: ir.Value, vty: ir.VectorType = _V4) -> None:
-        self.b.store(val, self.ptr(base, vty), align=8)
-
-    def splat(self, x: ir.Value, vty: ir.VectorType = _V4) -> ir.Value:
-        return _splat(self.b, x, vty) if self.vec else x
-
-    def const(self, x: float) -> ir.Value:
-        return ir.Constant(_V4, [x] * LANES) if self.vec else _c(_F64, x)
-
-
 def _require_1d(name: str, dtype: types.Type, **arrays: types.Type) -> None:
     for arg, ty in arrays.items():
         if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == dtype):
@@ -393,11 +385,7 @@ def free_update(typingctx, A, Ac, Aeff, Pe, PT, selfc, s_e, lo, hi, x1, q):  # t
         def body(e: ir.Value, vec: bool) -> list[ir.Value]:
             m = _Mem(builder, e, vec)
             x = builder.fmul(m.splat(x1_), m.load(s_))
-            a = m.load(A_)
-            t = builder.fadd(a, x)
-            bv = builder.fsub(t, a)
-            err = builder.fadd(builder.fsub(a, builder.fsub(t, bv)), builder.fsub(x, bv))
-            ac = builder.fadd(m.load(Ac_), err)
+            t, ac = _two_sum_add(builder, m.load(A_), m.load(Ac_), x)
             m.store(t, A_)
             m.store(ac, Ac_)
             ae = builder.fadd(t, ac)

@@ -144,6 +144,20 @@ def test_paper_data_run_on_free_entries() -> None:
     assert int(span.changes_flat.sum()) > 10 * cfg.steps  # the free entries really flip, many per step
 
 
+@given(st.sampled_from(["relu", "leaky_relu"]), st.integers(0, 20), st.lists(st.integers(1, 29_999), max_size=6))
+def test_free_entries_do_not_depend_on_where_the_checkpoints_fall(act: str, seed: int, cks: list[int]) -> None:
+    """The blocks of the frozen-pattern engine end at every checkpoint, and its block-start values
+    (free pre-activations, class sums) are computed by other code than its in-loop ones: they must agree
+    bit for bit, so the end state must not depend on the checkpoints."""
+    cfg = SimConfig(activation=act, gamma=None if act == "relu" else 0.1, n=10, m=8, steps=30_000, seed=seed,
+                    checkpoints=[])
+    ends = [simulate(cfg.with_(checkpoints=c)) for c in ([], sorted(set(cks)))]
+    assert ends[0].extra["frozen_steps"] > 0  # the frozen-pattern engine ran (with or without free entries)
+    for f in ("margins", "rho_flat", "preact_flat"):
+        np.testing.assert_array_equal(getattr(ends[0], f)[-1], getattr(ends[1], f)[-1])
+    np.testing.assert_array_equal(ends[0].changes_flat, ends[1].changes_flat)
+
+
 def test_certificate_refuses_a_pattern_that_is_not_frozen() -> None:
     """Planted violation: entering with no free entries on data whose pattern keeps flipping.  The
     certificate must refuse within a few steps and leave the state before the refused step."""
