@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim import SimConfig, Trajectory, orthogonal, resolve, sample_init, simulate
+from sim import SimConfig, Trajectory, orthogonal, resolve, sample_init
 from sim.batched import simulate_batch
 
 from .fitting import fit_power, late_window
@@ -127,9 +127,7 @@ def run_sweep(base: SimConfig, param: str, values: Sequence[float], seeds: Seque
         cfgs = [with_param(base, param, v).with_(seed=int(seed)) for seed in seeds]
         # the seeds of one value advance together (batched span engine, each leaving the batch for the
         # frozen-pattern engine as its pattern quiets down); the same trajectories as simulate() per seed
-        runs = simulate_batch(cfgs, engine="auto") if cfgs[0].activation in ("relu", "leaky_relu") else \
-            [simulate(c) for c in cfgs]
-        for s, tr in enumerate(runs):
+        for s, tr in enumerate(simulate_batch(cfgs, engine="auto")):
             idx = np.searchsorted(times, tr.times)
             stacked[k, s, idx] = tr.stable_rank_stacked
             per_sign[k, s, idx] = tr.stable_rank.mean(axis=1)

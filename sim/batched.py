@@ -26,7 +26,7 @@ from .data import Dataset
 from .driver import drive
 from .frozen import AutoState
 from .init import Init
-from .simulate import resolve
+from .simulate import resolve, simulate
 from .span import ACT_CODES, LOSS_CODES, SpanState
 from .trajectory import Trajectory
 
@@ -115,7 +115,8 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
     batch runs on the batched span engine in windows of ``quiet`` steps (doubling, up to 2^14); a
     configuration in which at most ``max_free`` of the entries changed in the last window leaves the
     batch and goes on alone on the auto engine (``sim.frozen.AutoState``: frozen-pattern engine with
-    free entries, hand-backs).  Either way each trajectory equals its single run to rounding.
+    free entries, hand-backs); other activations then run one after the other through ``simulate``.  Either
+    way each trajectory equals its single run to rounding.
     """
     cfgs = list(cfgs)
     if not cfgs:
@@ -129,10 +130,12 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
         if same != ref:
             raise ValueError("simulate_batch: configurations must share activation, loss, widths, n, "
                              f"steps and checkpoints; {c} differs from {c0}")
-    if c0.activation not in ("relu", "leaky_relu"):
-        raise ValueError(f"simulate_batch: activation must be 'relu' or 'leaky_relu'; got {c0.activation!r}")
     datas = list(datas) if datas is not None else [None] * len(cfgs)
     inits = list(inits) if inits is not None else [None] * len(cfgs)
+    if c0.activation not in ("relu", "leaky_relu"):
+        if engine == "auto":  # no batched kernel (nor frozen pattern) for it: one run after the other
+            return [simulate(c, data=d, init=i) for c, d, i in zip(cfgs, datas, inits, strict=True)]
+        raise ValueError(f"simulate_batch: activation must be 'relu' or 'leaky_relu'; got {c0.activation!r}")
     resolved = [resolve(c, data=d, init=i) for c, d, i in zip(cfgs, datas, inits, strict=True)]
     batch = BatchState(cfgs, [r[0] for r in resolved], [r[1] for r in resolved])
     B = len(cfgs)

@@ -250,6 +250,12 @@ def test_batched_auto_engine_leaves_the_batch() -> None:
         assert_engines_agree(tr, simulate(cfg.with_(engine="span")))
     with pytest.raises(ValueError, match="engine must be 'span' or 'auto'"):
         simulate_batch(cfgs, engine="dense")
+    smooth = [SimConfig(network="fvb", activation="smoothed_leaky", gamma=0.5, n=4, d=50, m=4, steps=300, seed=s,
+                        data=DataSpec(virtual=False)) for s in range(2)]
+    for cfg, tr in zip(smooth, simulate_batch(smooth, engine="auto"), strict=True):  # no batched kernel
+        np.testing.assert_array_equal(tr.margins, simulate(cfg).margins)
+    with pytest.raises(ValueError, match="activation must be 'relu' or 'leaky_relu'"):
+        simulate_batch(smooth)
 
 
 def test_batched_engine_reports_divergence_per_configuration() -> None:
