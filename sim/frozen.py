@@ -143,9 +143,7 @@ class AutoState:
     """
 
     def __init__(self, span: object, quiet: int = 64, max_free: float = 0.25, max_quiet: int = 16384) -> None:
-        from .span import SpanState
-
-        assert isinstance(span, SpanState)
+        # ``span`` is a ``sim.span.SpanState``; not imported here (sim.span imports this module).
         self.span = span
         self.quiet = quiet
         self.max_free = max_free

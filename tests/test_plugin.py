@@ -6,14 +6,14 @@ import json
 
 import pytest
 
-from invariants.plugin import aggregate, format_table
-from invariants.result import CheckResult
+from invariants import CheckResult
+from invariants._internal.verdicts import aggregate, format_table
 
 pytest_plugins = ["pytester"]
 
 INNER = """
 import pytest
-from invariants.result import CheckResult
+from invariants import CheckResult
 
 @pytest.mark.claim("KCG-H4")
 @pytest.mark.parametrize("k", range(7))
@@ -76,7 +76,7 @@ def test_nonfinite_numbers_survive_json() -> None:
     ({"failed": 1}, "measured", "measured"),
 ])
 def test_verdict_from_outcomes(outcomes: dict[str, int], expected: str, verdict: str) -> None:
-    from invariants.plugin import verdict as verdict_of
+    from invariants._internal.verdicts import verdict as verdict_of
 
     assert verdict_of(outcomes, expected) == verdict
 

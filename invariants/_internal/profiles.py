@@ -1,0 +1,17 @@
+"""Budgets that depend on the Hypothesis profile (``ci``, ``dev``, ``deep``; see ``conftest.py``)."""
+
+from __future__ import annotations
+
+from hypothesis import settings
+
+HORIZON_SCALE = {"ci": 1, "dev": 3, "deep": 100}
+
+
+def profile_name() -> str:
+    """The name of the active Hypothesis profile (public API)."""
+    return str(settings.get_current_profile_name())
+
+
+def horizon(base: int) -> int:
+    """Steps for a long-horizon check, scaled by the Hypothesis profile (deep: 100x)."""
+    return base * HORIZON_SCALE.get(profile_name(), 1)

@@ -1,0 +1,81 @@
+"""Verdicts: check results aggregated per claim, the claim's verdict, and the margins table.
+
+The pytest plugin, the report and corpus replays all call these; none of them is tied to pytest.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .claim import CLAIMS, load_all, verdict_kind
+
+
+def _num(x: Any) -> float:
+    return float(x)  # also parses the "inf"/"nan" strings that CheckResult.to_json writes
+
+
+def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per claim: tried, held, outcomes, worst margin with its configuration, implied-constant ranges."""
+    load_all()
+    out: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        a = out.setdefault(r["claim"], {"claim": r["claim"], "tried": 0, "held": 0, "outcomes": {},
+                                        "worst_margin": math.inf, "worst": None, "implied": {}})
+        a["tried"] += 1
+        a["held"] += r["outcome"] == "held"
+        a["outcomes"][r["outcome"]] = a["outcomes"].get(r["outcome"], 0) + 1
+        m = _num(r["margin"])
+        # too_short results (the run cannot show the claim) and diverged ones (no margin: nan) never
+        # become the worst: the worst margin is >= 0 exactly when the claim held where it could be shown
+        if r["outcome"] != "too_short" and not math.isnan(m) and (a["worst"] is None or m < a["worst_margin"]):
+            a["worst_margin"], a["worst"] = m, {k: r[k] for k in ("where", "config", "test", "note")}
+        for k, v in r.get("implied", {}).items():
+            lo, hi = a["implied"].get(k, (math.inf, -math.inf))
+            a["implied"][k] = (min(lo, _num(v)), max(hi, _num(v)))
+    for cid, a in out.items():
+        c = CLAIMS.get(cid.split(":")[0])
+        a["kind"] = c.kind if c else "?"
+        a["expected"] = c.expected if c else "?"
+        a["verdict"] = verdict(a["outcomes"], "measured" if verdict_kind(cid) == "measured" else a["expected"])
+    return out
+
+
+def verdict(outcomes: dict[str, int], expected: str) -> str:
+    """A claim's verdict from its results' outcomes.
+
+    ``too_short`` results (the run cannot show the claim, e.g. W still dominated by its initialization)
+    neither hold nor break a claim: an asserted claim is BROKEN when a result failed or diverged, held
+    when none did and at least one held, and "too short" when every result was too short.  A claim
+    declared to fail is "fails (declared)" when a result failed, else "HOLDS (declared to fail)"."""
+    if expected == "measured":
+        return "measured"
+    bad = outcomes.get("failed", 0) + outcomes.get("diverged", 0)
+    if expected == "fails":
+        return "fails (declared)" if outcomes.get("failed", 0) else (
+            "HOLDS (declared to fail)" if outcomes.get("held", 0) else "too short")
+    if bad:
+        return "BROKEN"
+    return "held" if outcomes.get("held", 0) else "too short"
+
+
+MAX_IMPLIED = 3  # implied constants shown per row in the terminal; the JSON has all of them
+
+
+def format_table(agg: dict[str, dict[str, Any]]) -> list[str]:
+    head = (f"{'claim':<26} {'kind':<16} {'verdict':<10} {'tried':>5} {'held':>5} {'worst margin':>13}  "
+            "implied constants / worst at")
+    lines = [head, "-" * len(head)]
+    for cid in sorted(agg):
+        a = agg[cid]
+        items = sorted(a["implied"].items())
+        imp = ", ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in items[:MAX_IMPLIED])
+        imp += ", ..." if len(items) > MAX_IMPLIED else ""
+        w = a["worst"] or {}
+        where = ",".join(f"{k}={v}" for k, v in (w.get("where") or {}).items())
+        lines.append(f"{cid:<26} {a['kind']:<16} {a['verdict']:<10} {a['tried']:>5} {a['held']:>5} "
+                     f"{a['worst_margin']:>+13.4g}  {imp}{' | ' if imp and where else ''}"
+                     f"{'at ' + where if where else ''}")
+    return lines
+
+

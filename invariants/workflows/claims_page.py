@@ -1,0 +1,119 @@
+"""``python -m invariants claims [ID]``: the registry as a table, or one claim in full.
+
+The page of a claim shows what its hub entry knows (statement, reading, regime, declared constants,
+axes, walks, proof dependencies, checks with ``path:line``) and the tests that carry its marker, found by
+reading the test files (``@pytest.mark.claim(...)`` decorators and module-level ``pytestmark``).
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+from .._internal.claim import get, load_all
+
+TESTS_DIR = Path(__file__).resolve().parents[2] / "tests"
+
+
+@dataclass(frozen=True)
+class MarkedTest:
+    claim: str
+    name: str
+    path: Path
+    line: int
+    falsify: bool
+
+    @property
+    def location(self) -> str:
+        try:
+            p = os.path.relpath(self.path)
+        except ValueError:  # pragma: no cover
+            p = str(self.path)
+        return f"{p}:{self.line}"
+
+
+def _marks(decorators: list[ast.expr]) -> tuple[list[str], bool]:
+    """(claim IDs, falsify?) of ``@pytest.mark.claim(...)`` / ``@pytest.mark.falsify`` decorators."""
+    ids, falsify = [], False
+    for d in decorators:
+        call = d if isinstance(d, ast.Call) else None
+        target = call.func if call else d
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Attribute) \
+                and target.value.attr == "mark":
+            if target.attr == "claim" and call:
+                ids += [a.value for a in call.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            elif target.attr == "falsify":
+                falsify = True
+    return ids, falsify
+
+
+def marked_tests(root: Path = TESTS_DIR) -> list[MarkedTest]:
+    """Every test function under ``root`` with its claim markers (module-level ``pytestmark`` included)."""
+    out: list[MarkedTest] = []
+    for path in sorted(root.rglob("test_*.py")):
+        tree = ast.parse(path.read_text(), filename=str(path))
+        module_ids: list[str] = []
+        module_falsify = False
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "pytestmark"
+                                                    for t in node.targets):
+                vals = node.value.elts if isinstance(node.value, ast.List | ast.Tuple) else [node.value]
+                ids, fz = _marks(list(vals))
+                module_ids += ids
+                module_falsify |= fz
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+                ids, fz = _marks(node.decorator_list)
+                line = min([node.lineno] + [d.lineno for d in node.decorator_list])
+                for cid in dict.fromkeys(module_ids + ids):
+                    out.append(MarkedTest(cid, node.name, path, line, fz or module_falsify))
+    return out
+
+
+def claims_table() -> str:
+    """One row per claim: what is declared (kind, status, expected) and where it sits in the paper."""
+    head = f"{'claim':<14} {'kind':<16} {'status':<9} {'expected':<8} {'regime':<7} {'checks':>6}  where"
+    lines = [head, "-" * len(head)]
+    for cid, c in sorted(load_all().items()):
+        lines.append(f"{cid:<14} {c.kind:<16} {c.status:<9} {c.expected:<8} {c.regime or '-':<7} "
+                     f"{len(c.checks):>6}  {c.where}")
+    lines.append("expected: what the registry declares (a reading the suite shows false is declared 'fails'); "
+                 "the verdicts measured on runs are in the margins table of ./run.sh test or the report.")
+    return "\n".join(lines)
+
+
+def claim_page(claim_id: str) -> str:
+    """Everything the hub knows about one claim, with ``path:line`` of its checks and tests."""
+    c = get(claim_id)
+
+    def para(label: str, text: str) -> list[str]:
+        if not text:
+            return []
+        return [f"{label}:", *textwrap.wrap(text, 100, initial_indent="  ", subsequent_indent="  ")]
+
+    out = [f"{c.id}  ({c.paper}, {c.where})", f"kind: {c.kind}; status: {c.status}; expected: {c.expected}"]
+    out += para("statement (as encoded)", c.statement)
+    out += para("reading", c.reading)
+    out += para("assumptions", c.assumptions)
+    if c.reason:
+        out += para("why unchecked", c.reason)
+    pred = getattr(c.in_regime, "__name__", None)
+    out.append(f"network: {c.network or '-'}; activation: {c.activation or '-'}; regime family: "
+               f"{c.regime or '-'}{'; orthogonal data' if c.orthogonal else ''}; in_regime: {pred or '-'}")
+    if c.declared:
+        out.append("declared constants: " + ", ".join(f"{k} = {v:g}" for k, v in c.declared.items()))
+    out.append(f"axes: {', '.join(c.axes) or '-'}")
+    out.append("report walks: " + (", ".join(f"{a} ({g})" for a, g in c.walks) or "-"))
+    out.append(f"proof uses: {', '.join(c.uses) or '-'}")
+    used_by = sorted(k for k, v in load_all().items() if c.id in v.uses)
+    out.append(f"used by: {', '.join(used_by) or '-'}")
+    out.append("checks:")
+    out += [f"  {s.location}  {s.name}  (takes {s.takes}{'; decides hunts' if s.hunt else ''})"
+            for s in c.checks] or ["  (none registered)"]
+    tests = [t for t in marked_tests() if t.claim == c.id]
+    out.append("tests:")
+    out += [f"  {t.location}  {t.name}{'  [falsify]' if t.falsify else ''}" for t in tests] or ["  (none)"]
+    return "\n".join(out)

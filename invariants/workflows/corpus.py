@@ -1,0 +1,140 @@
+"""The regression corpus: found counterexamples and pinned examples as human-readable JSON files.
+
+One file per example under ``tests/corpus/``.  A file holds the configuration (``SimConfig.to_dict``),
+the data set exactly (the Gram matrix, labels and d: a replay does not depend on a generator), the
+claim, the expected outcome and margin sign, which assumption it sits past and by how much, and the
+suite version that found it.  Files are validated against ``SCHEMA`` when loaded (never pickled); a
+corrupt or unknown file is a :class:`CorpusError` naming the file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import ConfigError, Dataset, SimConfig
+
+FORMAT = "nearorth-corpus/1"
+CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "corpus"
+OUTCOMES = ("held", "failed", "too_short", "diverged")
+
+# field -> (type(s), required)
+SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {
+    "format": ((str,), True),
+    "claim": ((str,), True),
+    "config": ((dict,), True),
+    "data": ((dict,), True),
+    "expected": ((dict,), True),
+    "assumption": ((dict, type(None)), False),
+    "found_by": ((dict,), True),
+    "note": ((str,), False),
+}
+EXPECTED_SCHEMA = {"outcome": (str,), "margin_sign": (int,), "margin": (float, int)}
+DATA_SCHEMA = {"G": (list,), "y": (list,), "d": (int,)}
+
+
+class CorpusError(ValueError):
+    """A corpus file that does not meet the schema; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Example:
+    claim: str
+    config: SimConfig
+    data: Dataset
+    outcome: str
+    margin: float
+    assumption: dict[str, Any] | None = None
+    found_by: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    @property
+    def margin_sign(self) -> int:
+        return 1 if self.margin >= 0 else -1
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "claim": self.claim,
+            # the data set is stored exactly below, so the config's data recipe is left out
+            "config": {k: v for k, v in self.config.to_dict().items() if k != "data"},
+            "data": {"G": self.data.G.tolist(), "y": [int(v) for v in self.data.y], "d": int(self.data.d)},
+            "expected": {"outcome": self.outcome, "margin_sign": self.margin_sign,
+                         "margin": float(self.margin) if math.isfinite(self.margin) else 0.0},
+            "assumption": self.assumption,
+            "found_by": self.found_by,
+            "note": self.note,
+        }
+
+
+def _check_fields(obj: dict[str, Any], schema: dict, where: str, path: Path) -> None:
+    for key, spec in schema.items():
+        types, required = spec if isinstance(spec[0], tuple) else (spec, True)
+        if key not in obj:
+            if required:
+                raise CorpusError(f"{path}: missing field {where}{key!r}")
+            continue
+        if not isinstance(obj[key], types) or (isinstance(obj[key], bool) and bool not in types):
+            raise CorpusError(f"{path}: field {where}{key!r} must be {'/'.join(t.__name__ for t in types)}; "
+                              f"got {type(obj[key]).__name__}")
+    unknown = set(obj) - set(schema)
+    if unknown:
+        raise CorpusError(f"{path}: unknown field(s) {where}{sorted(unknown)}")
+
+
+def validate(obj: Any, path: Path) -> Example:
+    """Check a parsed file against the schema and build the :class:`Example`."""
+    from .._internal.claim import CLAIMS, load_all
+
+    if not isinstance(obj, dict):
+        raise CorpusError(f"{path}: top level must be an object")
+    _check_fields(obj, SCHEMA, "", path)
+    if obj["format"] != FORMAT:
+        raise CorpusError(f"{path}: format must be {FORMAT!r}; got {obj['format']!r}")
+    load_all()
+    if obj["claim"] not in CLAIMS:
+        raise CorpusError(f"{path}: unknown claim {obj['claim']!r}")
+    _check_fields(obj["expected"], EXPECTED_SCHEMA, "expected.", path)
+    _check_fields(obj["data"], DATA_SCHEMA, "data.", path)
+    exp = obj["expected"]
+    if exp["outcome"] not in OUTCOMES:
+        raise CorpusError(f"{path}: expected.outcome must be one of {OUTCOMES}; got {exp['outcome']!r}")
+    if exp["margin_sign"] not in (-1, 1):
+        raise CorpusError(f"{path}: expected.margin_sign must be -1 or 1; got {exp['margin_sign']!r}")
+    try:
+        cfg = SimConfig.from_dict(obj["config"])
+        dd = obj["data"]
+        data = Dataset.virtual(np.array(dd["G"], dtype=float), np.array(dd["y"], dtype=float), dd["d"])
+    except (ConfigError, TypeError, ValueError) as e:
+        raise CorpusError(f"{path}: invalid configuration or data: {e}") from None
+    return Example(claim=obj["claim"], config=cfg, data=data, outcome=exp["outcome"],
+                   margin=float(exp["margin"]), assumption=obj.get("assumption"), found_by=obj["found_by"],
+                   note=obj.get("note", ""))
+
+
+def load(path: Path | str) -> Example:
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise CorpusError(f"{path}: not readable as JSON: {e}") from None
+    return validate(obj, path)
+
+
+def load_all_examples(directory: Path = CORPUS_DIR) -> list[tuple[Path, Example]]:
+    return [(p, load(p)) for p in sorted(directory.glob("*.json"))]
+
+
+def save(example: Example, directory: Path = CORPUS_DIR, name: str | None = None) -> Path:
+    """Write an example as ``<claim>-<outcome>-<seed>.json`` (or ``name``); returns the path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = name or f"{example.claim}-{example.outcome}-s{example.config.seed}-{example.config.activation}"
+    path = directory / f"{stem.replace('/', '_')}.json"
+    path.write_text(json.dumps(example.to_json(), indent=1) + "\n")
+    load(path)  # what we write must load
+    return path

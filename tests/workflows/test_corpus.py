@@ -1,0 +1,83 @@
+"""The regression corpus: every file replays to its recorded verdict; bad files are named errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from invariants import Case
+from invariants.workflows.cli import main
+from invariants.workflows.corpus import CORPUS_DIR, CorpusError, Example, load, save
+from invariants.workflows.hunt import classify, hunt
+
+FILES = sorted(CORPUS_DIR.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.name for p in FILES])
+def test_corpus_example_replays_to_its_verdict(path: Path) -> None:
+    ex = load(path)
+    v = classify(ex.claim, Case(ex.config, ex.data))
+    assert v.outcome == ex.outcome
+    assert v.result is not None and (v.result.margin >= 0) == (ex.margin >= 0)
+
+
+def test_corpus_is_not_empty() -> None:
+    assert FILES, "the corpus should hold at least the pinned KCG-5.8 counterexample"
+
+
+def test_hunt_file_replay_round_trip(tmp_path: Path) -> None:
+    """hunt -> file -> pytest-style replay -> same verdict (KCG-5.8 on all-positive correlated data)."""
+    rep = hunt("KCG-5.8", "near-orthogonality", budget=12, seed=1, steps=2000, gram="ones")
+    assert rep.outcome == "failed" and rep.case is not None and rep.result is not None
+    assert rep.slack["near-orthogonality"] < 0 <= min(v for k, v in rep.slack.items()
+                                                     if k != "near-orthogonality")
+    ex = Example(claim=rep.claim, config=rep.case.cfg, data=rep.case.data, outcome=rep.outcome,
+                 margin=rep.result.margin, assumption={"axis": rep.axis, "slack": rep.slack},
+                 found_by={"suite_version": "test", "date": "2026-11-23", "command": "test"})
+    path = save(ex, tmp_path)
+    again = load(path)
+    v = classify(again.claim, Case(again.config, again.data))
+    assert (v.outcome, v.result.margin < 0) == ("failed", True)
+    assert v.result.margin == pytest.approx(rep.result.margin, rel=1e-12)
+    assert main(["replay", str(path)]) == 0
+
+
+def _write(tmp_path: Path, obj: object, name: str = "bad.json") -> Path:
+    p = tmp_path / name
+    p.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return p
+
+
+def _valid() -> dict:
+    return json.loads(FILES[0].read_text())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda o: "{not json", "not readable as JSON"),
+        (lambda o: [1, 2], "top level must be an object"),
+        (lambda o: {**o, "claim": "KCG-99"}, "unknown claim 'KCG-99'"),
+        (lambda o: {**o, "format": "v0"}, "format must be"),
+        (lambda o: {k: v for k, v in o.items() if k != "config"}, "missing field 'config'"),
+        (lambda o: {**o, "extra": 1}, "unknown field(s) ['extra']"),
+        (lambda o: {**o, "expected": {**o["expected"], "outcome": "maybe"}}, "expected.outcome must be one of"),
+        (lambda o: {**o, "expected": {**o["expected"], "margin_sign": True}}, "expected.'margin_sign'"),
+        (lambda o: {**o, "config": {**o["config"], "eta": -1.0}}, "eta must be a finite number > 0"),
+        (lambda o: {**o, "config": {**o["config"], "colour": 1}}, "config must be keys among"),
+        (lambda o: {**o, "data": {**o["data"], "G": [[1.0, 2.0], [2.0, 1.0]]}}, "invalid configuration or data"),
+    ],
+)
+def test_bad_corpus_files_are_named_errors(tmp_path: Path, mutate, message: str) -> None:
+    path = _write(tmp_path, mutate(_valid()))
+    with pytest.raises(CorpusError) as e:
+        load(path)
+    assert str(path) in str(e.value) and message in str(e.value)
+
+
+def test_replay_command_reports_a_corrupt_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    path = _write(tmp_path, "[]")
+    assert main(["replay", str(path)]) == 2
+    assert str(path) in capsys.readouterr().err

@@ -1,0 +1,99 @@
+"""Hunts tell failed / too short / diverged apart; boundary walks and the report command work."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from invariants import CLAIMS, Case, load_all
+from invariants._internal.claim import boundary_pairs, huntable
+from invariants.kcg.regime import AXES, Placement, build_case, with_factor
+from invariants.workflows.cli import main
+from invariants.workflows.hunt import boundary, classify, hunt, huntable_or_replayable
+from sim import DataSpec, SimConfig, resolve
+
+# what hunt.RUNNERS and report.BOUNDARY_PAIRS listed by hand before the registry derived them
+FORMER_RUNNERS = {"KCG-5.2", "KCG-5.7", "KCG-C12", "KCG-5.6", "KCG-5.8", "KCG-F2", "KCG-B1", "KCG-B4", "KCG-5.5",
+                  "KCG-E3", "KCG-4.1a", "KCG-B3", "KCG-MRG", "KCG-4.1c", "KCG-4.3b", "KCG-4.1b", "KCG-4.3a", "KCG-F3",
+                  "KCG-OQ1", "KCG-OQ2", "FVB-PL", "FVB-LR", "FVB-4.2c", "ST-2", "ST-3"}
+FORMER_PAIRS = {("KCG-5.6", "near-orthogonality", "random"), ("KCG-5.6", "step size", "random"),
+                ("KCG-5.6", "init scale", "random"), ("KCG-B1", "near-orthogonality", "random"),
+                ("KCG-B1", "step size", "random"), ("KCG-MRG", "near-orthogonality", "random"),
+                ("KCG-4.1c", "near-orthogonality", "random"), ("KCG-5.8", "near-orthogonality", "ones"),
+                ("KCG-5.8", "step size", "random"), ("KCG-5.5", "near-orthogonality", "random"),
+                ("KCG-5.5", "width", "random")}
+
+
+def test_runners_and_boundary_pairs_are_derived_from_the_registry() -> None:
+    load_all()
+    assert set(huntable_or_replayable()) == FORMER_RUNNERS
+    assert set(huntable()) == FORMER_RUNNERS - {"ST-2", "ST-3"}  # ST's cases are not a regime family
+    assert set(boundary_pairs()) == FORMER_PAIRS
+    for cid in huntable():
+        c = CLAIMS[cid]
+        assert c.activation and c.network and c.axes and all(s.takes == "trajectory" for s in c.hunt_checks), cid
+
+
+def test_placement_inside_and_past_one_assumption() -> None:
+    inside = build_case("leaky_relu", 5, 8, 0.3, d=10**6, R=1.2, seed=3, steps=100)
+    assert all(v >= 0 for v in inside.slack().values())
+    for axis in ("near-orthogonality", "step size", "init scale"):
+        past = with_factor(inside, axis, 30.0)
+        sl = past.slack()
+        assert sl[axis] == pytest.approx(-np.log10(30.0), abs=1e-4), axis  # slack() rounds to 4 digits
+        assert all(v >= 0 for k, v in sl.items() if k != axis)
+    relu = build_case("relu", 5, None, None, d=10**6, R=1.0, seed=3, steps=100, place=Placement(width=3.0))
+    assert relu.slack()["width"] < 0 and relu.placement.past() == ["width"]
+    assert "label balance" in AXES
+
+
+def test_outcome_failed() -> None:
+    rep = hunt("KCG-5.8", "near-orthogonality", budget=12, seed=1, steps=2000, gram="ones")
+    assert rep.outcome == "failed" and rep.result.margin < 0
+
+
+def test_outcome_too_short() -> None:
+    """A leaky run stopped before its pattern froze: Lemma 5.6 cannot be judged, which is not a failure."""
+    case = build_case("leaky_relu", 6, 8, 0.3, d=10**4, R=1.0, seed=0, steps=1,
+                      place=Placement(eta=0.05, sigma0=0.5))
+    assert case.run(steps=400).pattern_frozen_at > 1
+    assert classify("KCG-5.6", case).outcome == "too_short"
+
+
+def test_outcome_diverged() -> None:
+    """The exponential loss overflows under a huge step: reported as diverged, not as a failure or a crash."""
+    cfg = SimConfig(network="fvb", activation="leaky_relu", gamma=0.5, loss="exponential", n=4, d=8, m=4,
+                    eta=1e6, sigma0=1.0, steps=200, seed=3, data=DataSpec(virtual=False))
+    data, _ = resolve(cfg)
+    assert classify("KCG-5.2", Case(cfg, data)).outcome == "diverged"
+
+
+def test_boundary_walk_finds_the_step_size_threshold_of_lemma_5_6() -> None:
+    row = boundary("KCG-5.6", "step size", seeds=1, steps=2000, iters=3)
+    statuses = [s for _, _, s in row.tried]
+    assert statuses[0] == "held"
+    if row.threshold is not None:
+        assert row.last_held < row.threshold
+        assert any(s == "failed" for s in statuses)
+
+
+def test_report_command_writes_its_files(tmp_path: Path) -> None:
+    code = main(["report", "--no-tests", "--steps", "2000", "--boundary-steps", "300", "--seeds", "1",
+                 "--out", str(tmp_path)])
+    assert code == 0
+    for name in ("report.md", "report.json", "stable_rank.png", "loss_rate.png", "margin_spread.png",
+                 "pattern_freeze.png", "boundary.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    rep = json.loads((tmp_path / "report.json").read_text())
+    assert {r["name"] for r in rep["runs"]} >= {"relu", "leaky gamma=0.1"}
+    assert len(rep["boundaries"]) > 0
+
+
+def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture) -> None:
+    assert main(["hunt", "--claim", "KCG-NOPE", "--budget", "1"]) == 2
+    assert "unknown claim ID 'KCG-NOPE'" in capsys.readouterr().err
+    assert main(["hunt", "--claim", "KCG-H4", "--budget", "1"]) == 2
+    assert "KCG-H4 has no hunt check" in capsys.readouterr().err
