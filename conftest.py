@@ -23,17 +23,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
-from hypothesis.internal.conjecture import providers as _providers  # noqa: E402
 
-# Hypothesis mixes constants harvested from every *local* module loaded so far (``sys.modules``) into
-# generation (``providers._get_local_constants``, Hypothesis >= 6.131).  Under xdist, which modules a
-# worker has loaded when a test starts depends on which tests it ran before (lazy imports), so a
-# derandomized profile drew different examples from run to run (issue 11: seed 784 or 1000 in one test).
-# Generation must depend on the test and the profile only: the local pool is fixed to empty.  Private
-# API, hence Hypothesis is pinned exactly (``constraints.txt``); ``tests/test_reproducibility.py``
-# fails if the hook disappears.
-_NO_LOCAL_CONSTANTS = _providers.Constants()
-_providers._get_local_constants = lambda: _NO_LOCAL_CONSTANTS
+from invariants._internal.generation import fix_generation  # noqa: E402
+
+# Generation depends on the test and the profile only, not on which modules a worker happened to load
+# (see ``invariants._internal.generation``).
+fix_generation()
 
 # function_scoped_fixture: property tests take ``record_check``, which only appends to a list and is
 # meant to be shared by all examples of a test.

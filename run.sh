@@ -6,20 +6,24 @@
 #   ./run.sh hunt|boundary|replay|claims [args]   the other python -m invariants commands
 #   ./run.sh bench [args]    the benchmarks (steps per second, then exact GD to t = 10^8)
 # Set-up (idempotent): a virtual environment in .venv, torch==2.13.0 first (the CPU build), then the
-# project with its pinned dependencies.  It is redone only when pyproject.toml changes.
+# project with its dependencies at the exact versions of constraints.txt.  Redone only when pyproject.toml or
+# constraints.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")"
 PY=${PYTHON:-python3}
+exec 9>.setup.lock  # two ./run.sh at once: the second waits for the first's set-up
+flock 9
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q torch==2.13.0
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -c constraints.txt torch==2.13.0
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[dev]"
   rm -f .venv/.installed-* && touch "$stamp"
 fi
+flock -u 9
 cmd=${1:-test}
 shift || true
 case "$cmd" in

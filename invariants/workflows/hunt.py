@@ -27,6 +27,7 @@ from hypothesis.errors import NoSuchExample
 from sim import Trajectory
 
 from .._internal.claim import Claim, get, huntable
+from .._internal.generation import fix_generation
 from .._internal.regimes import Case, get_regime
 from .._internal.result import CheckResult
 
@@ -149,6 +150,7 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
             target(-float(res.margin), label="negative margin")
         return res.outcome == "failed"
 
+    fix_generation()
     try:
         found = find(strategy, fails, random=random.Random(seed),
                      settings=settings(max_examples=budget, database=None, deadline=None,
