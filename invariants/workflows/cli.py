@@ -67,7 +67,11 @@ def cmd_hunt(a: argparse.Namespace) -> int:
                      found_by={"suite_version": _version(), "date": date.today().isoformat(),
                                "command": " ".join(sys.argv)},
                      note=s.get("note") or "")
-        path = save(ex, Path(a.out) if a.out else CORPUS_DIR)
+        directory = Path(a.out) if a.out else CORPUS_DIR
+        existing = set(directory.glob("*.json")) if directory.exists() else set()
+        path = save(ex, directory)
+        if path in existing:
+            print(f"the same counterexample is already in the corpus: {path}")
         try:
             path = path.relative_to(Path.cwd())
         except ValueError:

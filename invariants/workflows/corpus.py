@@ -130,11 +130,35 @@ def load_all_examples(directory: Path = CORPUS_DIR) -> list[tuple[Path, Example]
     return [(p, load(p)) for p in sorted(directory.glob("*.json"))]
 
 
+def same_example(a: Example, b: Example) -> bool:
+    """The same counterexample: claim, configuration and data set (found-by metadata aside)."""
+    ja, jb = a.to_json(), b.to_json()
+    return all(ja[k] == jb[k] for k in ("claim", "config", "data"))
+
+
 def save(example: Example, directory: Path = CORPUS_DIR, name: str | None = None) -> Path:
-    """Write an example as ``<claim>-<outcome>-<seed>.json`` (or ``name``); returns the path."""
+    """Write an example as ``<claim>-<outcome>-s<seed>-<activation>.json`` (or ``name``); returns the path.
+
+    Nothing in the corpus is ever overwritten: when the name is taken by a *different* example the new one
+    gets the first free suffix ``-2``, ``-3``, ...; when the same example (claim, configuration, data) is
+    already stored under that name or a suffixed one, that file is returned untouched
+    (:func:`saved_before` tells the caller).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    stem = name or f"{example.claim}-{example.outcome}-s{example.config.seed}-{example.config.activation}"
-    path = directory / f"{stem.replace('/', '_')}.json"
-    path.write_text(json.dumps(example.to_json(), indent=1) + "\n")
+    stem = (name or f"{example.claim}-{example.outcome}-s{example.config.seed}-{example.config.activation}"
+            ).replace("/", "_")
+    k = 1
+    while True:
+        path = directory / (f"{stem}.json" if k == 1 else f"{stem}-{k}.json")
+        if not path.exists():
+            break
+        try:
+            if same_example(load(path), example):
+                return path
+        except CorpusError:
+            pass  # an unreadable file under that name is left alone, never overwritten
+        k += 1
+    with path.open("x") as fh:  # "x": fail rather than overwrite if another process took the name meanwhile
+        fh.write(json.dumps(example.to_json(), indent=1) + "\n")
     load(path)  # what we write must load
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from invariants import Case
 from invariants.workflows.cli import main
 from invariants.workflows.corpus import CORPUS_DIR, CorpusError, Example, load, save
 from invariants.workflows.hunt import classify, hunt
+from sim import Dataset
 
 FILES = sorted(CORPUS_DIR.glob("*.json"))
 
@@ -81,3 +83,18 @@ def test_replay_command_reports_a_corrupt_file(tmp_path: Path, capsys: pytest.Ca
     path = _write(tmp_path, "[]")
     assert main(["replay", str(path)]) == 2
     assert str(path) in capsys.readouterr().err
+
+
+def test_save_never_overwrites_a_different_example_and_recognizes_the_same_one(tmp_path: Path) -> None:
+    """A second counterexample with the same file name gets a suffix; the same one found again is the
+    file already there, untouched (hunts along different axes used to overwrite each other)."""
+    first = load(FILES[0])
+    p1 = save(first, tmp_path)
+    before = p1.read_bytes()
+    other = dataclasses.replace(first, data=Dataset.virtual(first.data.G * 1.01, first.data.y, first.data.d))
+    p2 = save(other, tmp_path)
+    assert p2 != p1 and p2.name.endswith("-2.json") and p1.read_bytes() == before
+    again = dataclasses.replace(first, found_by={"suite_version": "later", "date": "2027-01-01", "command": "x"})
+    assert save(again, tmp_path) == p1 and p1.read_bytes() == before
+    assert save(other, tmp_path) == p2
+    assert sorted(p.name for p in tmp_path.glob("*.json")) == sorted([p1.name, p2.name])
