@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from ._internal.claim import load_all, unknown_id_message
 from ._internal.profiles import profile_name
 from ._internal.result import CheckResult
 from ._internal.verdicts import aggregate, format_table
@@ -35,11 +36,19 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 _STASH = pytest.StashKey[list[dict[str, Any]]]()
+_SEEN = pytest.StashKey[set[str]]()  # workers whose rows were merged (xdist calls testnodedown twice on Ctrl-C)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(*ids): the catalogue claim IDs a test checks")
     config.stash[_STASH] = []
+    config.stash[_SEEN] = set()
+    wanted = config.getoption("claim")
+    if wanted:
+        known = load_all()
+        for w in wanted:
+            if not any(cid.startswith(w) for cid in known):
+                raise pytest.UsageError(f"--claim {w}: {unknown_id_message(w)}")
 
 
 def _is_worker(config: pytest.Config) -> bool:
@@ -89,19 +98,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    rows = json.loads(node.workeroutput.get(_KEY, "[]"))
-    node.config.stash[_STASH].extend(rows)
-
-
-
-
-
-
-
-
-
-
-
+    output = getattr(node, "workeroutput", None)  # absent for a crashed worker
+    worker = str(getattr(node, "gateway", None) and node.gateway.id)
+    seen = node.config.stash[_SEEN]
+    if output is None or worker in seen:
+        return
+    seen.add(worker)
+    node.config.stash[_STASH].extend(json.loads(output.get(_KEY, "[]")))
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

@@ -90,3 +90,28 @@ def test_a_too_short_result_does_not_break_its_claim() -> None:
     agg = aggregate(rows)["KCG-4.1b"]
     assert agg["verdict"] == "held" and agg["outcomes"] == {"held": 1, "too_short": 1}
     assert agg["worst_margin"] == pytest.approx(0.5)
+
+
+def test_unknown_claim_is_a_usage_error_naming_the_nearest(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_inner=INNER)
+    res = pytester.runpytest_subprocess("-p", "invariants.plugin", "--claim", "kcg-5.6", "--margins-json", "")
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    err = res.stderr.str()
+    assert "--claim kcg-5.6: unknown claim ID 'kcg-5.6'" in err and "KCG-5.6" in err
+
+
+def test_testnodedown_tolerates_a_crashed_worker_and_a_second_call() -> None:
+    """A crashed worker has no ``workeroutput``; on Ctrl-C xdist calls the hook twice for one worker."""
+    from types import SimpleNamespace
+
+    from invariants import plugin
+
+    config = SimpleNamespace(stash={plugin._STASH: [], plugin._SEEN: set()})
+    rows = [CheckResult("KCG-H4", margin=1.0, measured=0, bound=1).to_json()]
+    node = SimpleNamespace(config=config, gateway=SimpleNamespace(id="gw0"),
+                           workeroutput={plugin._KEY: json.dumps(rows)})
+    plugin.pytest_testnodedown(node, None)
+    plugin.pytest_testnodedown(node, None)
+    crashed = SimpleNamespace(config=config, gateway=SimpleNamespace(id="gw1"))
+    plugin.pytest_testnodedown(crashed, "worker crashed")
+    assert len(config.stash[plugin._STASH]) == 1

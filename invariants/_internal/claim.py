@@ -72,7 +72,10 @@ class Claim:
     orthogonal: its cases are built on exactly orthogonal data (claims stated for p = 0).
     axes: the assumptions along which it can be hunted and walked (names of the regime's axes).
     walks: the ``(axis, gram)`` pairs the report's boundary table walks.
-    uses: the claim IDs of the lemmas its proof uses (theorems and lemmas that build on others).
+    uses: the claim IDs of the lemmas its proof uses (theorems and lemmas that build on others).  The
+        edges registered today are a first reading of the papers' proof structure (the lemma each
+        appendix section cites, the catalogue's "where" column); the proof-chain work of issue 15 is to
+        check each edge against the appendices.
     """
 
     id: str
