@@ -5,7 +5,7 @@
 * The ``record_check`` fixture records a :class:`~invariants.result.CheckResult`.  Results made in
   pytest-xdist workers travel to the controller through ``config.workeroutput`` and
   ``pytest_testnodedown``; only the controller (or a run without xdist) prints the table in the
-  terminal summary and writes the JSON (``--margins-json``, default ``margins-report.json``).
+  terminal summary and, with ``--margins-json PATH`` (opt-in), writes the JSON.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from ._internal.claim import load_all, unknown_id_message
+from ._internal.jsonout import dumps
 from ._internal.profiles import profile_name
 from ._internal.result import CheckResult
 from ._internal.verdicts import aggregate, format_table
@@ -29,8 +30,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("margins", "theory margins report")
     g.addoption("--claim", action="append", default=[], metavar="ID",
                 help="run only tests marked with this claim ID (prefix match; repeatable)")
-    g.addoption("--margins-json", default="margins-report.json", metavar="PATH",
-                help="where to write the margins report as JSON ('' to skip)")
+    g.addoption("--margins-json", default="", metavar="PATH",
+                help="write the margins report (claims and every result) as JSON to PATH (default: not written)")
     g.addoption("--no-margins-table", action="store_true", help="do not print the margins table")
     g.addoption("--run-slow", action="store_true", help="also run tests marked slow (long horizons)")
 
@@ -121,5 +122,5 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"{len(rows)} check results from {len(agg)} claims")
     path = config.getoption("margins_json")
     if path:
-        Path(path).write_text(json.dumps({"claims": agg, "results": rows}, indent=1, default=str))
+        Path(path).write_text(dumps({"claims": agg, "results": rows}))
         terminalreporter.write_line(f"margins report written to {path}")

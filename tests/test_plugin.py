@@ -115,3 +115,30 @@ def test_testnodedown_tolerates_a_crashed_worker_and_a_second_call() -> None:
     crashed = SimpleNamespace(config=config, gateway=SimpleNamespace(id="gw1"))
     plugin.pytest_testnodedown(crashed, "worker crashed")
     assert len(config.stash[plugin._STASH]) == 1
+
+
+def _strict(text: str) -> object:
+    def refuse(name: str) -> object:
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_margins_json_is_opt_in_and_strict(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_inner='''
+import math
+import pytest
+from invariants import CheckResult
+
+@pytest.mark.claim("KCG-H4")
+def test_nonfinite(record_check):
+    record_check(CheckResult("KCG-H4", margin=math.nan, measured=math.inf, bound=-math.inf, outcome="too_short",
+                             implied={"c": math.inf}))
+''')
+    res = pytester.runpytest_subprocess("-p", "invariants.plugin", "-p", "no:cacheprovider")
+    res.assert_outcomes(passed=1)
+    assert not list(pytester.path.glob("*.json")), "written without --margins-json"
+    res = pytester.runpytest_subprocess("-p", "invariants.plugin", "-p", "no:cacheprovider", "--margins-json", "m.json")
+    out = _strict((pytester.path / "m.json").read_text())
+    assert out["claims"]["KCG-H4"]["worst_margin"] == "inf"  # no result could show the claim
+    assert out["results"][0]["margin"] == "nan" and out["claims"]["KCG-H4"]["implied"]["c"] == ["inf", "inf"]

@@ -33,6 +33,7 @@ from sim import Trajectory, simulate
 
 from .._internal.claim import ReportBudget, ReportJob, boundary_pairs, get, report_jobs
 from .._internal.fitting import fit_power, late_window
+from .._internal.jsonout import dumps
 from .._internal.regimes import get_regime
 from .._internal.result import CheckResult
 from .._internal.verdicts import aggregate, format_table
@@ -318,7 +319,7 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
     report = {"claims": agg, "runs": summaries, "paper_runs": paper, "freeze": freeze,
               "boundaries": [asdict(b) for b in bounds], "plots": plots,
               "figures_and_fvb_st": [r.to_json() for r in section_results or []]}
-    (out / "report.json").write_text(json.dumps(report, indent=1, default=str))
+    (out / "report.json").write_text(dumps(report))
     return report
 
 

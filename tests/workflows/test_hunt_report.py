@@ -87,8 +87,12 @@ def test_report_command_writes_its_files(tmp_path: Path) -> None:
     for name in ("report.md", "report.json", "stable_rank.png", "loss_rate.png", "margin_spread.png",
                  "pattern_freeze.png", "boundary.png"):
         assert (tmp_path / name).stat().st_size > 0, name
-    rep = json.loads((tmp_path / "report.json").read_text())
+    def refuse(name: str) -> object:
+        raise ValueError(f"report.json holds the non-standard JSON constant {name}")
+
+    rep = json.loads((tmp_path / "report.json").read_text(), parse_constant=refuse)  # strict JSON
     assert {r["name"] for r in rep["runs"]} >= {"relu", "leaky gamma=0.1"}
+    assert {j for j in ("kcg_fig1.png", "st_fig.png", "fvb_direction.png")} <= set(rep["plots"])  # paper jobs
     assert len(rep["boundaries"]) > 0
 
 
