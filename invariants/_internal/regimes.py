@@ -10,9 +10,12 @@ so no workflow imports a paper.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from hypothesis import strategies as st
 
 from sim import Dataset, SimConfig, Trajectory, simulate
 
@@ -66,6 +69,11 @@ class Regime:
     baseline: Callable[..., Case] | None = None
     with_factor: Callable[[Case, str, float], Case] | None = None
     declared: dict[str, float] = field(default_factory=dict)
+
+
+def draw_factor(draw: st.DrawFn, past: str, factor: tuple[float, float]) -> float:
+    """A factor past an assumption's bound, drawn on a log scale in ``factor`` (hunts' ``past=AXIS``)."""
+    return 10 ** draw(st.floats(math.log10(factor[0]), math.log10(factor[1])), label=f"{past} factor")
 
 
 REGIMES: dict[str, Regime] = {}

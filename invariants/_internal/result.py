@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from .jsonout import jsonable
+
 
 @dataclass(frozen=True)
 class CheckResult:
@@ -42,27 +44,13 @@ class CheckResult:
         return self.outcome == "held"
 
     def to_json(self) -> dict[str, Any]:
-        return _jsonable(asdict(self))
+        return jsonable(asdict(self))
 
     def __str__(self) -> str:
         imp = ", ".join(f"{k}={v:.4g}" for k, v in self.implied.items())
         return (f"{self.claim}: {self.outcome} margin={self.margin:+.4g} measured={self.measured:.6g} "
                 f"bound={self.bound:.6g} where={self.where}" + (f" implied[{imp}]" if imp else "")
                 + (f" ({self.note})" if self.note else ""))
-
-
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, np.ndarray):
-        return _jsonable(x.tolist())
-    if isinstance(x, float) and not math.isfinite(x):
-        return repr(x)  # "inf", "-inf", "nan": JSON has no such numbers
-    return x
 
 
 def relative_margin(measured: float, bound: float, upper: bool = True, scale: float | None = None) -> float:

@@ -10,8 +10,7 @@ from .regimes import Case, get_regime
 
 def _assert_inside(claim_id: str, pred: Any) -> Any:
     def inside(case: Case) -> Case:
-        assert pred(case.cfg, case.data), f"{claim_id}: the regime's strategy drew a case outside the claim's own " \
-                                          f"regime: {case!r}"
+        assert pred(case.cfg, case.data), f"{claim_id}: a case outside the claim's own regime: {case!r}"
         return case
 
     return inside

@@ -20,7 +20,7 @@ from sim.data import labels
 
 from .._internal.assumptions import Assumption, describe
 from .._internal.profiles import horizon
-from .._internal.regimes import Case, Regime, register_regime
+from .._internal.regimes import Case, Regime, draw_factor, register_regime
 
 
 @dataclass(frozen=True)
@@ -138,10 +138,6 @@ FVB_GD_AXES = ("near-orthogonality", "step size", "init scale")
 GRAMS = ("random", "ones")
 
 
-def _factor(draw: st.DrawFn, past: str, factor: tuple[float, float]) -> float:
-    return 10 ** draw(st.floats(math.log10(factor[0]), math.log10(factor[1])), label=f"{past} factor")
-
-
 @st.composite
 def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, int] = (2, 20),
                  gamma: tuple[float, float] = (0.3, 0.9), steps: int = 20_000, checkpoints: int = 80,
@@ -176,7 +172,7 @@ def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, 
     rng = np.random.default_rng(seed)
     y = labels(nn, rng)
     if past == "near-orthogonality":
-        u = _factor(draw, past, factor) * (1 - 1e-9)
+        u = draw_factor(draw, past, factor) * (1 - 1e-9)
     p_ratio = u * g**3 / (3 * R**2 * nn)
     if gram == "ones":
         G = equicorrelated_gram(np.ones(nn), math.sqrt(d), min(p_ratio, 0.95), pattern="ones")
@@ -193,11 +189,11 @@ def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, 
                     num_checkpoints=checkpoints)
     e_frac = draw(st.floats(*eta_frac), label="eta fraction")
     if past == "step size":
-        e_frac = _factor(draw, past, factor)
+        e_frac = draw_factor(draw, past, factor)
     cfg = cfg.with_(eta=e_frac * step_size_bound(cfg, data))
     s_frac = draw(st.floats(*sigma_frac), label="sigma0 fraction")
     if past == "init scale":
-        s_frac = _factor(draw, past, factor)
+        s_frac = draw_factor(draw, past, factor)
     cfg = cfg.with_(sigma0=s_frac * init_scale_bound(cfg, data))
     case = Case(cfg, data)
     assert in_fvb_gd_regime(cfg, data) or not in_regime or past is not None, case

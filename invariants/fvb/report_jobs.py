@@ -11,15 +11,13 @@ from sim import Dataset, SimConfig, nearly_orthogonal_gram, simulate
 from sim.data import labels
 
 from .._internal.claim import ReportBudget, report_job
+from .._internal.plots import pyplot, save
 from . import maxmargin
 from .regime import in_fvb_gf_regime
 
 
 def plot(out: Path, res: dict[str, Any]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     t = res["times"]
@@ -31,10 +29,7 @@ def plot(out: Path, res: dict[str, Any]) -> list[str]:
     ax.set_xlabel("t")
     ax.set_title("FVB Thm 3.2 along GD: distance to the convex program's solution", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "fvb_direction.png", dpi=110)
-    plt.close(fig)
-    return ["fvb_direction.png"]
+    return [save(fig, out, "fvb_direction.png")]
 
 
 def lines(res: dict[str, Any]) -> list[str]:

@@ -26,7 +26,7 @@ from sim.data import labels
 from .._internal.assumptions import Assumption
 from .._internal.assumptions import describe as _describe
 from .._internal.profiles import horizon
-from .._internal.regimes import Case, Regime, register_regime
+from .._internal.regimes import Case, Regime, draw_factor, register_regime
 
 
 @dataclass(frozen=True)
@@ -175,10 +175,6 @@ def build_case(activation: str, n: int, m: int | None, gamma: float | None, *, d
     return Case(cfg, data, place, gram)
 
 
-def _factor(draw: st.DrawFn, past: str, factor: tuple[float, float]) -> float:
-    return 10 ** draw(st.floats(math.log10(factor[0]), math.log10(factor[1])), label=f"{past} factor")
-
-
 @st.composite
 def kcg_cases(draw: st.DrawFn, activation: str = "leaky_relu", *, orthogonal: bool = False,
               n: tuple[int, int] = (3, 8), m: tuple[int, int] | None = None,
@@ -223,7 +219,7 @@ def kcg_cases(draw: st.DrawFn, activation: str = "leaky_relu", *, orthogonal: bo
     if past == "label balance":
         place = replace(place, minority=draw(st.integers(1, max(1, nn // 2 - 1)), label="minority"))
     elif past is not None:
-        place = replace(place, **{_KEY[past]: _factor(draw, past, factor)})
+        place = replace(place, **{_KEY[past]: draw_factor(draw, past, factor)})
     case = build_case(activation, nn, mm, g, d=d, R=R, seed=seed, steps=horizon(steps) if scale_horizon else steps,
                       place=place, consts=consts, checkpoints=checkpoints, orthogonal=orthogonal, gram=gram)
     if past is None:
@@ -290,13 +286,9 @@ def _slack(cfg: SimConfig, data: Dataset) -> dict[str, float]:
     return {a.name: round(a.slack, 4) for a in kcg_assumptions(cfg, data)}
 
 
-def _cases(activation: str = "leaky_relu", **kw: object) -> st.SearchStrategy[Case]:
-    return kcg_cases(activation, **kw)
-
-
 REGIME = register_regime(Regime(
     name="kcg", paper="KCG", axes=AXES, grams=GRAMS,
-    applies=lambda cfg: cfg.network == "kcg", slack=_slack, cases=_cases, baseline=baseline,
+    applies=lambda cfg: cfg.network == "kcg", slack=_slack, cases=kcg_cases, baseline=baseline,
     with_factor=with_factor,
     declared={"near-orthogonality": KCG_CONSTANTS.C_orth, "step size": KCG_CONSTANTS.C_eta,
               "init scale": KCG_CONSTANTS.C_sigma, "width": KCG_CONSTANTS.C_width}))

@@ -14,14 +14,12 @@ from typing import Any
 import numpy as np
 
 from .._internal.claim import ReportBudget, report_job
+from .._internal.plots import pyplot, save
 from . import figures
 
 
 def plot(out: Path, res: dict[str, Any]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     files = []
     for key, title, fname in (("fig1", "KCG Fig. 1 rerun: stable rank of W for leaky slopes (0 = ReLU)",
@@ -39,10 +37,7 @@ def plot(out: Path, res: dict[str, Any]) -> list[str]:
         ax.set_ylabel(f"stable rank of W (mean of {len(sw.seeds)} seeds)")
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7)
-        fig.tight_layout()
-        fig.savefig(out / fname, dpi=110)
-        plt.close(fig)
-        files.append(fname)
+        files.append(save(fig, out, fname))
     return files
 
 

@@ -8,14 +8,12 @@ from typing import Any
 import numpy as np
 
 from .._internal.claim import ReportBudget, report_job
+from .._internal.plots import pyplot, save
 from . import conjectures
 
 
 def plot(out: Path, res: dict[str, Any]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     sw = res["sweep"]
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
@@ -27,10 +25,7 @@ def plot(out: Path, res: dict[str, Any]) -> list[str]:
     ax.set_ylabel(f"stable rank (mean of {len(sw.seeds)} seeds)")
     ax.set_title("ST figure rerun: ReLU with biases, stable rank against the init scale", fontsize=9)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "st_fig.png", dpi=110)
-    plt.close(fig)
-    return ["st_fig.png"]
+    return [save(fig, out, "st_fig.png")]
 
 
 @report_job("st-figure", "ST", ("ST-FIG",), plot=plot, order=1)

@@ -26,7 +26,7 @@ from hypothesis.errors import NoSuchExample
 
 from sim import Trajectory
 
-from .._internal.claim import Claim, get, huntable
+from .._internal.claim import Claim, get, huntable, load_all
 from .._internal.generation import fix_generation
 from .._internal.regimes import Case, get_regime
 from .._internal.result import CheckResult
@@ -42,8 +42,7 @@ def decider(claim: str) -> Claim:
 
 
 def huntable_or_replayable() -> list[str]:
-    from .._internal.claim import load_all
-
+    """The claims hunts, walks or corpus replays can decide (they have a hunt check)."""
     return sorted(cid for cid, c in load_all().items() if c.hunt_checks)
 
 

@@ -34,6 +34,7 @@ from sim import Trajectory, simulate
 from .._internal.claim import ReportBudget, ReportJob, boundary_pairs, get, report_jobs
 from .._internal.fitting import fit_power, late_window
 from .._internal.jsonout import dumps
+from .._internal.plots import pyplot, save
 from .._internal.regimes import get_regime
 from .._internal.result import CheckResult
 from .._internal.verdicts import aggregate, format_table
@@ -171,18 +172,12 @@ def threshold_as_C(row: BoundaryRow) -> str:
 
 def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[str, float]],
                bounds: list[BoundaryRow]) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     files = []
 
-    def save(fig: Any, name: str) -> None:
-        fig.tight_layout()
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        files.append(name)
+    def keep(fig: Any, name: str) -> None:
+        files.append(save(fig, out, name))
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name, tr in runs:
@@ -202,7 +197,7 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
     for ax in axes:
         ax.set_xlabel("log t")
         ax.legend(fontsize=7)
-    save(fig, "stable_rank.png")
+    keep(fig, "stable_rank.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, tr in runs:
@@ -214,7 +209,7 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
     ax.set_ylabel("training loss")
     ax.set_title("loss O(t^-alpha): fitted late-window slope vs the theorem's rate")
     ax.legend(fontsize=7)
-    save(fig, "loss_rate.png")
+    keep(fig, "loss_rate.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, tr in runs:
@@ -224,7 +219,7 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
     ax.set_ylabel("max_i / min_i margin")
     ax.set_title("margin spread (KCG-MRG: -> 1 for leaky ReLU)")
     ax.legend(fontsize=7)
-    save(fig, "margin_spread.png")
+    keep(fig, "margin_spread.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for (g, marker, shift) in zip(sorted({r["gamma"] for r in freeze}), "os^v", (0.9, 1.0, 1.1, 1.2), strict=False):
@@ -237,7 +232,7 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
     ax.set_ylabel("measured last pattern change")
     ax.set_title("pattern-freeze times vs Lemma 5.6's T")
     ax.legend(fontsize=7)
-    save(fig, "pattern_freeze.png")
+    keep(fig, "pattern_freeze.png")
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
     labels = [f"{b.claim}\n{b.axis}" for b in bounds]
@@ -250,7 +245,7 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
     ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
     ax.set_ylabel("factor past the declared bound")
     ax.set_title("boundary: first failing factor (red) / held up to (green)")
-    save(fig, "boundary.png")
+    keep(fig, "boundary.png")
     return files
 
 
