@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(*ids): the catalogue claim IDs a test checks")
     config.stash[_STASH] = []
     config.stash[_SEEN] = set()
+    path = config.getoption("margins_json")
+    if path and not _is_worker(config):  # checked before the run, not after it
+        parent = Path(path).resolve().parent
+        if not parent.is_dir():
+            raise pytest.UsageError(f"--margins-json {path}: the directory {parent} does not exist")
+        if Path(path).is_dir():
+            raise pytest.UsageError(f"--margins-json {path}: is a directory (give a file path)")
+        if not os.access(parent, os.W_OK):
+            raise pytest.UsageError(f"--margins-json {path}: the directory {parent} is not writable")
     wanted = config.getoption("claim")
     if wanted:
         known = load_all()
@@ -79,11 +89,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture
 def record_check(request: pytest.FixtureRequest) -> Callable[[CheckResult], CheckResult]:
-    """Record a check result for the margins report; returns it unchanged."""
+    """Record a check result for the margins report; returns it unchanged.
+
+    A result identical to one this test already recorded (the same claim, configuration and numbers:
+    Hypothesis replaying an example, e.g. the final call after shrinking) is counted once, so ``tried``
+    counts the distinct configurations a test tried."""
     store = request.config.stash[_STASH]
+    seen: set[str] = set()
 
     def _record(result: CheckResult) -> CheckResult:
         row = result.to_json()
+        key = dumps(row)
+        if key in seen:
+            return result
+        seen.add(key)
         row["test"] = request.node.nodeid
         store.append(row)
         return result

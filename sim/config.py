@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import require
+from .errors import require, require_real
 
 ACTIVATIONS = ("relu", "leaky_relu", "smoothed_leaky")
 LOSSES = ("logistic", "exponential")
@@ -50,6 +50,10 @@ class DataSpec:
     labels: str = "balanced"
 
     def __post_init__(self) -> None:
+        for name in ("sigma_mu", "sigma_p", "p_ratio", "norm_ratio"):
+            require_real(f"DataSpec.{name}", getattr(self, name))
+        require(self.virtual is None or isinstance(self.virtual, bool), "DataSpec.virtual", "None, True or False",
+                self.virtual)
         require(self.kind in DATA_KINDS, "DataSpec.kind", f"one of {DATA_KINDS}", self.kind)
         require(self.labels in ("balanced", "random"), "DataSpec.labels", "'balanced' or 'random'",
                 self.labels)
@@ -100,14 +104,16 @@ class SimConfig:
             require(self.gamma is None, "gamma", "None for activation='relu' (ReLU has no slope)",
                     self.gamma)
         else:
+            require_real("gamma", self.gamma, f"in (0, 1) for activation={self.activation!r}")
             require(self.gamma is not None and math.isfinite(self.gamma) and 0 < self.gamma < 1,
                     "gamma", f"in (0, 1) for activation={self.activation!r}", self.gamma)
         require(self.network in NETWORKS, "network", f"one of {NETWORKS}", self.network)
         require(self.loss in LOSSES, "loss", f"one of {LOSSES}", self.loss)
         require(self.engine in ENGINES, "engine", f"one of {ENGINES}", self.engine)
         for name in ("n", "d", "m", "steps", "seed", "num_checkpoints"):
-            require(isinstance(getattr(self, name), int | np.integer), name, "an integer",
-                    getattr(self, name))
+            value = getattr(self, name)
+            require(isinstance(value, int | np.integer) and not isinstance(value, bool), name, "an integer",
+                    value)
         require(self.n >= 2, "n", "an integer >= 2", self.n)
         require(self.d >= self.n, "d", f"an integer >= n = {self.n} (the data must span n dimensions)",
                 self.d)
@@ -115,6 +121,14 @@ class SimConfig:
         require(self.steps >= 0, "steps", "an integer >= 0", self.steps)
         require(self.seed >= 0, "seed", "an integer >= 0", self.seed)
         require(self.num_checkpoints >= 2, "num_checkpoints", "an integer >= 2", self.num_checkpoints)
+        require_real("eta", self.eta, "a finite number > 0")
+        require_real("sigma0", self.sigma0, "a finite number > 0")
+        require(isinstance(self.data, DataSpec), "data", "a DataSpec (for instance DataSpec(kind='orthogonal'); "
+                "SimConfig.from_dict takes a dict)", self.data)
+        for name in ("m1", "m2"):
+            value = getattr(self, name)
+            require(value is None or (isinstance(value, int | np.integer) and not isinstance(value, bool)), name,
+                    "None or an integer", value)
         require(math.isfinite(self.eta) and self.eta > 0, "eta", "a finite number > 0", self.eta)
         require(math.isfinite(self.sigma0) and self.sigma0 > 0, "sigma0", "a finite number > 0",
                 self.sigma0)

@@ -13,16 +13,22 @@ import numpy as np
 
 
 def weight_gram(K0: np.ndarray, P0: np.ndarray, Z: np.ndarray, G: np.ndarray) -> np.ndarray:
-    """(M, M) Gram matrix W(t) W(t)^T."""
-    C = P0 @ Z.T
-    K = K0 + C + C.T + Z @ G @ Z.T
-    return 0.5 * (K + K.T)
+    """(M, M) Gram matrix W(t) W(t)^T (entries inf or nan once the weights overflow: a diverged run)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        C = P0 @ Z.T
+        K = K0 + C + C.T + Z @ G @ Z.T
+        return 0.5 * (K + K.T)
 
 
 def fro2_spec2(K: np.ndarray, widths: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-    """Squared Frobenius and spectral norms of W_{+1}, W_{-1} and the stacked W, from K = W W^T."""
+    """Squared Frobenius and spectral norms of W_{+1}, W_{-1} and the stacked W, from K = W W^T.
+
+    A K that is not finite (the weights overflowed) gives nan norms, which the engines report as
+    divergence, rather than an eigensolver's error."""
     m1 = widths[0]
     blocks = (K[:m1, :m1], K[m1:, m1:], K)
+    if not np.all(np.isfinite(K)):
+        return np.full(3, np.nan), np.full(3, np.nan)
     fro2 = np.array([np.trace(b) for b in blocks])
     spec2 = np.array([np.linalg.eigvalsh(b)[-1] for b in blocks])
     return fro2, spec2

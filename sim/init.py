@@ -31,7 +31,8 @@ class Init:
                 "W0 with virtual data")
         W0 = np.asarray(W0, dtype=np.float64)
         require(bool(np.all(np.isfinite(W0))), "W0", "finite (no NaN or inf entries)", "non-finite")
-        return cls(P0=W0 @ data.X.T, K0=W0 @ W0.T, W0=W0)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflowing init is reported as diverged
+            return cls(P0=W0 @ data.X.T, K0=W0 @ W0.T, W0=W0)
 
     @classmethod
     def from_factors(cls, A: np.ndarray, BBt: np.ndarray, data: Dataset) -> Init:

@@ -6,7 +6,6 @@ import numpy as np
 
 from .config import SimConfig
 from .data import Dataset, make_dataset
-from .dense import run_dense
 from .errors import require
 from .init import Init, sample_init
 from .span import run_auto, run_span
@@ -63,6 +62,8 @@ def simulate(cfg: SimConfig, X: np.ndarray | None = None, y: np.ndarray | None =
     """
     data, init = resolve(cfg, X, y, W0, data, init)
     if cfg.engine == "dense":
+        from .dense import run_dense  # torch is imported only where the dense engine runs
+
         return run_dense(cfg, data, init)
     if cfg.engine == "span":
         return run_span(cfg, data, init)

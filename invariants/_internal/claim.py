@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from .errors import UnknownClaim
+
 KINDS = ("exact", "explicit", "implied-constant", "rate", "probabilistic", "pure-math", "figure",
          "open-question", "conjecture")
 STATUSES = ("checked", "measured", "unchecked")
@@ -186,12 +188,13 @@ def verdict_kind(result_claim: str) -> str:
 
 
 def get(claim_id: str) -> Claim:
-    """The registered claim ``claim_id``; an unknown ID is a KeyError that lists the nearest known IDs."""
+    """The registered claim ``claim_id``; an unknown ID is an :class:`UnknownClaim` (a KeyError) that lists
+    the nearest known IDs."""
     load_all()
     try:
         return CLAIMS[claim_id]
     except KeyError:
-        raise KeyError(unknown_id_message(claim_id)) from None
+        raise UnknownClaim(unknown_id_message(claim_id)) from None
 
 
 def unknown_id_message(claim_id: str) -> str:

@@ -86,7 +86,10 @@ def polish(Y: np.ndarray, L: np.ndarray, a: np.ndarray, y: np.ndarray, g: float)
         np.linalg.cholesky(Q)
     except np.linalg.LinAlgError:
         return None
-    lam = solve_nnqp(Q)
+    try:
+        lam = solve_nnqp(Q)
+    except SolverNotConverged:
+        return None  # no polished point: the hunt keeps its unpolished one
     Yp = (A.T @ lam).reshape(m, n)
     Pp = Yp @ L.T
     if not bool(np.all(np.where(s == 1.0, Pp >= 0, Pp <= 0))):
@@ -197,8 +200,16 @@ def local_max_margin_solutions(G: np.ndarray, y: np.ndarray, a: np.ndarray, slop
     return out
 
 
-def _active_set(Q: np.ndarray, max_iter: int) -> tuple[np.ndarray, int]:
-    """Lawson-Hanson for min 1/2 lambda^T Q lambda - 1^T lambda, lambda >= 0 (Q positive definite)."""
+class SolverNotConverged(ArithmeticError):
+    """An iterative solver reached its iteration limit without meeting its optimality conditions; its
+    iterate is not a solution, and a check built on it cannot judge (outcome ``cannot_judge``)."""
+
+
+def _active_set(Q: np.ndarray, max_iter: int) -> tuple[np.ndarray, int, bool]:
+    """Lawson-Hanson for min 1/2 lambda^T Q lambda - 1^T lambda, lambda >= 0 (Q positive definite).
+
+    Returns (lambda, iterations, converged); converged is True exactly when the loop ended on the KKT test
+    (no coordinate off the support with a positive negative gradient), not on ``max_iter``."""
     n = Q.shape[0]
     lam = np.zeros(n)
     P = np.zeros(n, dtype=bool)
@@ -211,7 +222,7 @@ def _active_set(Q: np.ndarray, max_iter: int) -> tuple[np.ndarray, int]:
         if not P.all() and cand[j] > tol:
             P[j] = True
         else:
-            break
+            return lam, it, True
         while it < max_iter:
             it += 1
             idx = np.flatnonzero(P)
@@ -225,12 +236,17 @@ def _active_set(Q: np.ndarray, max_iter: int) -> tuple[np.ndarray, int]:
             lam = lam + step * (sP - lam)
             P = lam > 0
             lam[~P] = 0.0
-    return lam, it
+    return lam, it, False
 
 
 def solve_nnqp(Q: np.ndarray) -> np.ndarray:
-    """argmin_{lambda >= 0} 1/2 lambda^T Q lambda - 1^T lambda for a positive definite Q (active set)."""
+    """argmin_{lambda >= 0} 1/2 lambda^T Q lambda - 1^T lambda for a positive definite Q (active set);
+    :class:`SolverNotConverged` if the active set did not settle within its iteration limit."""
     Q = np.asarray(Q, dtype=np.float64)
-    return _active_set(0.5 * (Q + Q.T), max_iter=50 * Q.shape[0] + 50)[0]
+    max_iter = 50 * Q.shape[0] + 50
+    lam, _, converged = _active_set(0.5 * (Q + Q.T), max_iter=max_iter)
+    if not converged:
+        raise SolverNotConverged(f"the active-set solver did not converge in {max_iter} iterations (n = {Q.shape[0]})")
+    return lam
 
 

@@ -21,7 +21,9 @@ class CheckResult:
     where: the worst case, e.g. {"t": 1000, "j": 1, "r": 3, "i": 2}.
     implied: for "there is a constant" claims, the constant the run implies (name -> value).
     config: a short description of the configuration the check ran on.
-    outcome: "held", "failed", "diverged" or "too_short" (the run cannot show the claim).
+    outcome: "held", "failed", "diverged", "too_short" (the run cannot show the claim yet: too short, or W
+        still dominated by its initialization) or "cannot_judge" (the check cannot decide on this input: a
+        solver it needs did not converge, or the trajectory lacks what it needs).
     """
 
     claim: str

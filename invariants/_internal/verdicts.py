@@ -10,6 +10,8 @@ from typing import Any
 
 from .claim import CLAIMS, load_all, verdict_kind
 
+UNDECIDED = ("too_short", "cannot_judge")  # outcomes that neither hold nor break a claim
+
 
 def _num(x: Any) -> float:
     return float(x)  # also parses the "inf"/"nan" strings that CheckResult.to_json writes
@@ -28,7 +30,7 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         m = _num(r["margin"])
         # too_short results (the run cannot show the claim) and diverged ones (no margin: nan) never
         # become the worst: the worst margin is >= 0 exactly when the claim held where it could be shown
-        if r["outcome"] != "too_short" and not math.isnan(m) and (a["worst"] is None or m < a["worst_margin"]):
+        if r["outcome"] not in UNDECIDED and not math.isnan(m) and (a["worst"] is None or m < a["worst_margin"]):
             a["worst_margin"], a["worst"] = m, {k: r[k] for k in ("where", "config", "test", "note")}
         for k, v in r.get("implied", {}).items():
             lo, hi = a["implied"].get(k, (math.inf, -math.inf))
@@ -44,19 +46,23 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def verdict(outcomes: dict[str, int], expected: str) -> str:
     """A claim's verdict from its results' outcomes.
 
-    ``too_short`` results (the run cannot show the claim, e.g. W still dominated by its initialization)
-    neither hold nor break a claim: an asserted claim is BROKEN when a result failed or diverged, held
-    when none did and at least one held, and "too short" when every result was too short.  A claim
+    ``too_short`` results (the run cannot show the claim, e.g. W still dominated by its initialization) and
+    ``cannot_judge`` ones (a solver the check needs did not converge) neither hold nor break a claim: an
+    asserted claim is BROKEN when a result failed or diverged, held when none did and at least one held,
+    "too short" when none held and one was too short, else "cannot judge".  A claim
     declared to fail is "fails (declared)" when a result failed, else "HOLDS (declared to fail)"."""
     if expected == "measured":
         return "measured"
     bad = outcomes.get("failed", 0) + outcomes.get("diverged", 0)
     if expected == "fails":
         return "fails (declared)" if outcomes.get("failed", 0) else (
-            "HOLDS (declared to fail)" if outcomes.get("held", 0) else "too short")
+            "HOLDS (declared to fail)" if outcomes.get("held", 0) else
+            "too short" if outcomes.get("too_short", 0) else "cannot judge")
     if bad:
         return "BROKEN"
-    return "held" if outcomes.get("held", 0) else "too short"
+    if outcomes.get("held", 0):
+        return "held"
+    return "too short" if outcomes.get("too_short", 0) else "cannot judge"
 
 
 MAX_IMPLIED = 3  # implied constants shown per row in the terminal; the JSON has all of them

@@ -101,7 +101,7 @@ from .._internal.kkt import (
 )
 from .._internal.result import CheckResult
 from .._internal.tolerance import sum_bound
-from .program import MaxMarginSolution, solve_primal_slsqp, solve_program
+from .program import MaxMarginSolution, SolverNotConverged, solve_primal_slsqp, solve_program
 from .regime import C_GF_STEP, fvb7_ratio, in_fvb_gf_regime
 
 # ---- declared constants ----------------------------------------------------------------------------
@@ -607,7 +607,13 @@ def check_gd_limit(traj: Trajectory, sol: MaxMarginSolution | None = None, sampl
         return [CheckResult(c, math.nan, math.nan, BETA_MIN, config=config, outcome="diverged",
                             note=f"diverged at {traj.diverged_at}")
                 for c in ("FVB-3.2a:gd", "FVB-3.2b:gd", "FVB-3.2d:gd", "FVB-3.2d:global")]
-    sol = solution_for(cfg, data) if sol is None else sol
+    if sol is None:
+        try:
+            sol = solution_for(cfg, data)
+        except SolverNotConverged as e:
+            return [CheckResult(c, math.nan, math.nan, BETA_MIN, config=config, outcome="cannot_judge",
+                                note=f"cannot judge: {e}")
+                    for c in ("FVB-3.2a:gd", "FVB-3.2b:gd", "FVB-3.2d:gd", "FVB-3.2d:global")]
     s = limit_series(traj, sol, samples=samples) if series is None else series
     t = traj.times
     iT = -1

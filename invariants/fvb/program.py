@@ -43,7 +43,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from .._internal.kkt import _active_set, solve_nnqp  # noqa: F401  (re-exported)
+from .._internal.kkt import SolverNotConverged, _active_set, solve_nnqp  # noqa: F401  (SolverNotConverged, solve_nnqp re-exported)
 from .._internal.tolerance import sum_bound
 
 
@@ -204,8 +204,12 @@ class MaxMarginSolution:
 
 
 
-def solve_program(G: np.ndarray, y: np.ndarray, gamma: float, m1: int, m2: int) -> MaxMarginSolution:
-    """Solve (11) through its dual by the active-set method; (v, u) from (10)."""
+def solve_program(G: np.ndarray, y: np.ndarray, gamma: float, m1: int, m2: int,
+                  max_iter: int | None = None) -> MaxMarginSolution:
+    """Solve (11) through its dual by the active-set method; (v, u) from (10).
+
+    :class:`SolverNotConverged` when the active set does not settle within ``max_iter`` iterations (the
+    default 50 n + 50): the iterate it stopped at is not returned as if it were the solution."""
     G = np.asarray(G, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if not (0.0 <= gamma < 1.0):
@@ -213,7 +217,11 @@ def solve_program(G: np.ndarray, y: np.ndarray, gamma: float, m1: int, m2: int) 
     if m1 < 1 or m2 < 1:
         raise ValueError(f"m1, m2 must be >= 1; got {(m1, m2)}")
     Q = program_matrix(G, y, gamma, m1, m2)
-    lam, it = _active_set(Q, max_iter=50 * G.shape[0] + 50)
+    limit = 50 * G.shape[0] + 50 if max_iter is None else max_iter
+    lam, it, converged = _active_set(Q, max_iter=limit)
+    if not converged:
+        raise SolverNotConverged(f"FVB program (11): the active-set solver did not converge in {limit} iterations "
+                                 f"(n = {G.shape[0]}, gamma = {gamma}, m1 = {m1}, m2 = {m2})")
     return _solution(G, y, gamma, m1, m2, Q, lam, it, "active-set")
 
 

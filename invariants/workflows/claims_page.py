@@ -73,15 +73,51 @@ def marked_tests(root: Path = TESTS_DIR) -> list[MarkedTest]:
     return out
 
 
-def claims_table() -> str:
-    """One row per claim: what is declared (kind, status, expected) and where it sits in the paper."""
-    head = f"{'claim':<14} {'kind':<16} {'status':<9} {'expected':<8} {'regime':<7} {'checks':>6}  where"
+DEFAULT_FOUND = Path("report") / "report.json"
+
+
+def found_verdicts(path: Path | None) -> tuple[dict[str, str], str]:
+    """Per claim ID, the verdicts a report (or ``--margins-json`` file) found, joined over the claim's parts
+    (``KCG-F2:equal`` and ``KCG-F2:dead`` both count for KCG-F2); and a line saying where they came from."""
+    import json
+    import time
+
+    from .._internal.errors import UsageError
+
+    explicit = path is not None
+    path = path or DEFAULT_FOUND
+    if not path.exists():
+        if explicit:
+            raise UsageError(f"--found {path}: no such file")
+        return {}, (f"found: no report at {path} yet (./run.sh report writes one; ./run.sh test --margins-json "
+                    "PATH writes the table's source, then: claims --found PATH)")
+    try:
+        agg = json.loads(path.read_text())["claims"]
+        by_claim: dict[str, set[str]] = {}
+        for rid, a in agg.items():
+            by_claim.setdefault(rid.split(":")[0], set()).add(str(a["verdict"]))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        raise UsageError(f"--found {path}: not a report or margins JSON ({type(e).__name__}: {e})") from None
+    stamp = time.strftime("%Y-%m-%d %H:%M", time.localtime(path.stat().st_mtime))
+    return {cid: "/".join(sorted(v)) for cid, v in by_claim.items()}, f"found: from {path} (written {stamp})"
+
+
+def declared(c: object) -> str:
+    """What the registry declares: 'holds' or 'fails' for an asserted claim, 'measured' for one the suite
+    measures and never asserts (figures, open questions, conjectures)."""
+    return "measured" if c.status == "measured" else c.expected if c.status == "checked" else "unchecked"  # type: ignore[attr-defined]
+
+
+def claims_table(found_path: Path | None = None) -> str:
+    """One row per claim: what is declared beside what the last report found, and where it is in the paper."""
+    found, source = found_verdicts(found_path)
+    head = (f"{'claim':<14} {'kind':<16} {'declared':<9} {'found':<20} {'regime':<7} {'checks':>6}  where")
     lines = [head, "-" * len(head)]
     for cid, c in sorted(load_all().items()):
-        lines.append(f"{cid:<14} {c.kind:<16} {c.status:<9} {c.expected:<8} {c.regime or '-':<7} "
+        lines.append(f"{cid:<14} {c.kind:<16} {declared(c):<9} {found.get(cid, '-'):<20} {c.regime or '-':<7} "
                      f"{len(c.checks):>6}  {c.where}")
-    lines.append("expected: what the registry declares (a reading the suite shows false is declared 'fails'); "
-                 "the verdicts measured on runs are in the margins table of ./run.sh test or the report.")
+    lines += ["declared: holds / fails (asserted; a reading the suite shows false is declared 'fails'), measured "
+              "(reported, never asserted), unchecked (the reason is on the claim's page).", source]
     return "\n".join(lines)
 
 

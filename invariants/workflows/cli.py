@@ -8,19 +8,28 @@
 
 Exit codes: 0 success (report: every asserted claim held as declared; hunt: no counterexample;
 replay: every verdict reproduced), 1 a claim broke / a counterexample was found / a replay differs,
-2 bad usage, 4 a hunt found only a run too short to show the claim, 5 only diverged runs.
+2 bad usage (a flag, claim ID or file; the message names it), 3 an internal error (a defect of the
+suite: the traceback is printed), 4 a hunt found only a run too short to show the claim, 5 only
+diverged runs, 130 interrupted (Ctrl-C; nothing half-written is left behind).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import shlex
 import sys
+import traceback
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # small matrices: BLAS threads only contend
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL, EXIT_TOO_SHORT, EXIT_DIVERGED = 0, 1, 2, 3, 4, 5
+EXIT_INTERRUPTED = 130
 
 
 def _version() -> str:
@@ -30,6 +39,48 @@ def _version() -> str:
         return version("nearorth-theory-suite")
     except PackageNotFoundError:  # pragma: no cover
         return "unknown"
+
+
+def int_at_least(lo: int) -> Callable[[str], int]:
+    """An argparse type: an integer >= ``lo``; anything else is a usage error naming the flag."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}; got {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}; got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {lo}"
+    return parse
+
+
+def factor_above_one(text: str) -> float:
+    """An argparse type: a finite factor > 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 1; got {text!r}") from None
+    if not (math.isfinite(value) and value > 1):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 1 (factor 1 is the declared bound); got {text}")
+    return value
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The description as written, and every option's default (when it has one) in its help."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.option_strings and not any(action.default is v for v in (None, False, argparse.SUPPRESS)):
+            text += " (default: %(default)s)"
+        return text
+
+
+def replay_command(path: Path) -> str:
+    """The replay command for a saved example, runnable as printed (this interpreter, shell-quoted)."""
+    return shlex.join([sys.executable, "-m", "invariants", "replay", str(path)])
 
 
 def cmd_report(a: argparse.Namespace) -> int:
@@ -65,7 +116,7 @@ def cmd_hunt(a: argparse.Namespace) -> int:
                      margin=rep.result.margin if rep.result else float("nan"),
                      assumption={"axis": rep.axis, "slack": s["slack"], "gram": rep.gram},
                      found_by={"suite_version": _version(), "date": date.today().isoformat(),
-                               "command": " ".join(sys.argv)},
+                               "command": shlex.join([sys.executable, "-m", "invariants", *sys.argv[1:]])},
                      note=s.get("note") or "")
         directory = Path(a.out) if a.out else CORPUS_DIR
         existing = set(directory.glob("*.json")) if directory.exists() else set()
@@ -76,29 +127,39 @@ def cmd_hunt(a: argparse.Namespace) -> int:
             path = path.relative_to(Path.cwd())
         except ValueError:
             pass
-        print(f"saved to {path}\nreplay: python -m invariants replay {path}")
-    return {"failed": 1, "too_short": 4, "diverged": 5}.get(rep.outcome, 0)
+        print(f"saved to {path}\nreplay: {replay_command(path)}")
+    return {"failed": EXIT_FOUND, "too_short": EXIT_TOO_SHORT, "diverged": EXIT_DIVERGED}.get(rep.outcome, EXIT_OK)
 
 
 def cmd_replay(a: argparse.Namespace) -> int:
+    """Replay every file (a broken one is reported and the others still run); exit 2 if any file could not
+    be replayed, else 1 if any verdict differs, else 0."""
+    from sim import ConfigError
+
+    from .._internal.errors import UsageError
     from .._internal.regimes import Case
     from .corpus import CorpusError, load
     from .hunt import classify
 
-    bad = 0
+    broken = differs = 0
     for f in a.files:
         try:
             ex = load(f)
-        except CorpusError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        v = classify(ex.claim, Case(ex.config, ex.data))
+            v = classify(ex.claim, Case(ex.config, ex.data))
+        except (CorpusError, UsageError, ConfigError) as e:
+            msg = str(e) if str(e).startswith(str(f)) else f"{f}: {e}"
+            print(f"error: {msg}", file=sys.stderr)
+            broken += 1
+            continue
         margin = v.result.margin if v.result else float("nan")
-        same = v.outcome == ex.outcome and (margin >= 0) == (ex.margin >= 0)
-        bad += not same
+        same = v.outcome == ex.outcome and (math.isnan(ex.margin) or (margin >= 0) == (ex.margin >= 0))
+        differs += not same
         print(f"{'same' if same else 'DIFFERS'}: {f}: {ex.claim} expected {ex.outcome} "
               f"(margin {ex.margin:+.4g}), got {v.outcome} (margin {margin:+.4g})")
-    return 1 if bad else 0
+    if broken:
+        print(f"{broken} of {len(a.files)} files could not be replayed", file=sys.stderr)
+        return EXIT_USAGE
+    return EXIT_FOUND if differs else EXIT_OK
 
 
 def cmd_boundary(a: argparse.Namespace) -> int:
@@ -118,60 +179,104 @@ def cmd_claims(a: argparse.Namespace) -> int:
     if a.id:
         print(claim_page(a.id))
     else:
-        print(claims_table())
-    return 0
+        print(claims_table(Path(a.found) if a.found else None))
+    return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     from ..kcg.regime import AXES, GRAMS
 
-    ap = argparse.ArgumentParser(prog="python -m invariants", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    r = sub.add_parser("report", help="the theory report (main job)")
-    r.add_argument("--out", default="report", help="output directory (default: report/)")
-    r.add_argument("--steps", type=int, default=10_000_000, help="horizon of the default sweep's long runs")
-    r.add_argument("--boundary-steps", type=int, default=5_000, help="horizon of each boundary-walk run")
-    r.add_argument("--seeds", type=int, default=3, help="seeds per boundary-walk point")
+    ap = argparse.ArgumentParser(prog="python -m invariants", description=__doc__, formatter_class=HelpFormatter)
+    ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{report,hunt,boundary,replay,claims}")
+    r = sub.add_parser("report", help="the theory report (main job)", formatter_class=HelpFormatter,
+                       description="Run the property tests, the long default sweep, the boundary walks and the "
+                       "papers' figure reruns; write report.md, report.json, margins.json and the plots into "
+                       "--out, whole or not at all (a previous report there is replaced only once the new one "
+                       "is complete).")
+    r.add_argument("--out", default="report", help="output directory")
+    r.add_argument("--steps", type=int_at_least(1), default=10_000_000,
+                   help="horizon of the default sweep's long runs (GD steps)")
+    r.add_argument("--boundary-steps", type=int_at_least(1), default=5_000, help="horizon of each boundary-walk run")
+    r.add_argument("--seeds", type=int_at_least(1), default=3, help="seeds per boundary-walk point")
     r.add_argument("--no-tests", action="store_true", help="skip the property tests (no claim table)")
     r.set_defaults(fn=cmd_report)
-    h = sub.add_parser("hunt", help="hunt for a counterexample past one assumption")
+    h = sub.add_parser("hunt", help="hunt for a counterexample past one assumption", formatter_class=HelpFormatter,
+                       description="Search configurations past one assumption (the others held) for a case "
+                       "where the claim fails at --steps and still fails at 10x --steps; shrink it to a "
+                       "minimal one. The whole hunt, shrinking included, simulates at most --budget examples.")
     h.add_argument("--claim", required=True, help="the claim ID (python -m invariants claims lists them; hunts run "
                    "on the claims with a regime family and a hunt check)")
     h.add_argument("--axis", default=None, help="the assumption to break, one of the claim's axes (KCG: "
-                   f"{', '.join(AXES)}; default: none, i.e. inside the regime)")
+                   f"{', '.join(AXES)}); none: inside the regime")
     h.add_argument("--gram", default="random",
                    help=f"data: one of the regime family's Gram kinds ({', '.join(GRAMS)}: off-diagonal signs random, "
                    "or all positive)")
-    h.add_argument("--budget", type=int, default=40, help="examples to try")
-    h.add_argument("--seed", type=int, default=0, help="seed of the search (the same seed gives the same hunt)")
-    h.add_argument("--steps", type=int, default=20_000, help="GD horizon of each example tried")
-    h.add_argument("--save", action="store_true", help="add the found example to tests/corpus/")
+    h.add_argument("--budget", type=int_at_least(1), default=40,
+                   help="examples simulated in all, shrinking included")
+    h.add_argument("--seed", type=int_at_least(0), default=0,
+                   help="seed of the search (the same seed gives the same hunt)")
+    h.add_argument("--steps", type=int_at_least(1), default=20_000, help="GD horizon of each example tried")
+    h.add_argument("--save", action="store_true", help="add the found example to tests/corpus/ (never overwrites)")
     h.add_argument("--out", default=None, help="save into this directory instead")
     h.set_defaults(fn=cmd_hunt)
-    b = sub.add_parser("boundary", help="walk one assumption outward and report where a claim first fails")
+    b = sub.add_parser("boundary", help="walk one assumption outward and report where a claim first fails",
+                       formatter_class=HelpFormatter,
+                       description="Start inside (factor 1: the assumption holds with equality at the declared "
+                       "constant) and bisect on a log scale up to --max-factor for the smallest factor at which "
+                       "the claim fails on any seed (n = 4, gamma = 0.5).")
     b.add_argument("--claim", required=True, help="a claim ID whose regime family builds walk cases, e.g. KCG-5.6")
     b.add_argument("--axis", required=True, help="the assumption to walk along, one of the claim's axes but "
-                   "label balance")
+                   f"label balance (KCG: {', '.join(a for a in AXES if a != 'label balance')})")
     b.add_argument("--gram", default="random", help=f"data ({', '.join(GRAMS)})")
-    b.add_argument("--seeds", type=int, default=3)
-    b.add_argument("--steps", type=int, default=5_000)
-    b.add_argument("--max-factor", type=float, default=1e3)
+    b.add_argument("--seeds", type=int_at_least(1), default=3, help="seeds per factor (the claim must hold on all)")
+    b.add_argument("--steps", type=int_at_least(1), default=5_000, help="GD horizon of each run")
+    b.add_argument("--max-factor", type=factor_above_one, default=1e3,
+                   help="the largest factor past the declared bound to try")
     b.set_defaults(fn=cmd_boundary)
-    p = sub.add_parser("replay", help="replay corpus files and compare verdicts")
-    p.add_argument("files", nargs="+")
+    p = sub.add_parser("replay", help="replay corpus files and compare verdicts", formatter_class=HelpFormatter,
+                       description="Replay each file (a broken file is reported and the rest still run). Exit 0: "
+                       "every verdict reproduced; 1: one differs; 2: a file could not be replayed.")
+    p.add_argument("files", nargs="+", help="corpus JSON files (tests/corpus/*.json)")
     p.set_defaults(fn=cmd_replay)
-    c = sub.add_parser("claims", help="list the claim registry, or print one claim in full")
+    c = sub.add_parser("claims", help="list the claim registry, or print one claim in full",
+                       formatter_class=HelpFormatter,
+                       description="Without an ID: one row per claim, what the registry declares beside what "
+                       "the last report found. With an ID: the claim's whole entry.")
     c.add_argument("id", nargs="?", default=None, help="a claim ID: print its statement, reading, regime, declared "
                    "constants, proof dependencies, and path:line of its checks and tests")
+    c.add_argument("--found", default=None, metavar="JSON",
+                   help="the report or margins JSON whose verdicts fill the 'found' column (default: "
+                   "report/report.json when it exists)")
     c.set_defaults(fn=cmd_claims)
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse, run, and map what escapes to an exit code: a usage error (a flag, an ID, a file) is 2 with
+    its message, Ctrl-C is 130 with one line, anything else is an internal error, 3, with its traceback."""
+    from sim import ConfigError
+
+    from .._internal.errors import StageError, UsageError
+    from .corpus import CorpusError
+
+    a = build_parser().parse_args(argv)
     try:
         return a.fn(a)
-    except (KeyError, ValueError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else e
-        print(f"error: {msg}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (UsageError, ConfigError, CorpusError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except StageError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except Exception:  # anything else is a defect of the suite, reported as one
+        print("internal error (a defect of the suite, not of your input; please report it with the command "
+              "and this traceback):", file=sys.stderr)
+        traceback.print_exc()
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from sim import ConfigError, Dataset, SimConfig
 
 FORMAT = "nearorth-corpus/1"
 CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "corpus"
-OUTCOMES = ("held", "failed", "too_short", "diverged")
+OUTCOMES = ("held", "failed", "too_short", "cannot_judge", "diverged")
 
 # field -> (type(s), required)
 SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {
@@ -34,7 +35,8 @@ SCHEMA: dict[str, tuple[tuple[type, ...], bool]] = {
     "found_by": ((dict,), True),
     "note": ((str,), False),
 }
-EXPECTED_SCHEMA = {"outcome": (str,), "margin_sign": (int,), "margin": (float, int)}
+EXPECTED_SCHEMA = {"outcome": (str,), "margin_sign": (int,), "margin": (float, int, type(None))}
+NO_MARGIN = ("diverged", "too_short", "cannot_judge")  # outcomes whose margin may be null (the run gave no number)
 DATA_SCHEMA = {"G": (list,), "y": (list,), "d": (int,)}
 
 
@@ -64,12 +66,19 @@ class Example:
             # the data set is stored exactly below, so the config's data recipe is left out
             "config": {k: v for k, v in self.config.to_dict().items() if k != "data"},
             "data": {"G": self.data.G.tolist(), "y": [int(v) for v in self.data.y], "d": int(self.data.d)},
-            "expected": {"outcome": self.outcome, "margin_sign": self.margin_sign,
-                         "margin": float(self.margin) if math.isfinite(self.margin) else 0.0},
+            "expected": {"outcome": self.outcome, "margin_sign": self.margin_sign, "margin": _stored(self.margin)},
             "assumption": self.assumption,
             "found_by": self.found_by,
             "note": self.note,
         }
+
+
+def _stored(margin: float) -> float | None:
+    """A margin as the file stores it: finite as is, +-inf as the largest finite float of its sign (strict
+    JSON has no infinity; the sign is what replays compare), nan as null."""
+    if math.isnan(margin):
+        return None
+    return float(margin) if math.isfinite(margin) else math.copysign(sys.float_info.max, margin)
 
 
 def _check_fields(obj: dict[str, Any], schema: dict, where: str, path: Path) -> None:
@@ -106,14 +115,30 @@ def validate(obj: Any, path: Path) -> Example:
         raise CorpusError(f"{path}: expected.outcome must be one of {OUTCOMES}; got {exp['outcome']!r}")
     if exp["margin_sign"] not in (-1, 1):
         raise CorpusError(f"{path}: expected.margin_sign must be -1 or 1; got {exp['margin_sign']!r}")
+    if exp["margin"] is None:
+        if exp["outcome"] not in NO_MARGIN:
+            raise CorpusError(f"{path}: expected.margin may be null only for outcomes {NO_MARGIN}; "
+                              f"this one is {exp['outcome']!r}")
+        margin = math.nan
+    else:
+        margin = float(exp["margin"])
+        if not math.isfinite(margin):  # json.loads accepts NaN and Infinity; the format does not
+            raise CorpusError(f"{path}: expected.margin must be a finite number or null; got {exp['margin']!r}")
+    if not math.isnan(margin) and (1 if margin >= 0 else -1) != exp["margin_sign"]:
+        raise CorpusError(f"{path}: expected.margin_sign {exp['margin_sign']:+d} contradicts expected.margin "
+                          f"{margin:+.6g}")
     try:
         cfg = SimConfig.from_dict(obj["config"])
         dd = obj["data"]
         data = Dataset.virtual(np.array(dd["G"], dtype=float), np.array(dd["y"], dtype=float), dd["d"])
     except (ConfigError, TypeError, ValueError) as e:
         raise CorpusError(f"{path}: invalid configuration or data: {e}") from None
+    for name in ("n", "d"):
+        if getattr(cfg, name) != getattr(data, name):
+            raise CorpusError(f"{path}: config.{name} = {getattr(cfg, name)} does not match the data set's "
+                              f"{name} = {getattr(data, name)} (data.G is {data.n} x {data.n}, data.d = {data.d})")
     return Example(claim=obj["claim"], config=cfg, data=data, outcome=exp["outcome"],
-                   margin=float(exp["margin"]), assumption=obj.get("assumption"), found_by=obj["found_by"],
+                   margin=margin, assumption=obj.get("assumption"), found_by=obj["found_by"],
                    note=obj.get("note", ""))
 
 

@@ -27,6 +27,7 @@ from hypothesis.errors import NoSuchExample
 from sim import Trajectory
 
 from .._internal.claim import Claim, get, huntable, load_all
+from .._internal.errors import UsageError
 from .._internal.generation import fix_generation
 from .._internal.regimes import Case, get_regime
 from .._internal.result import CheckResult
@@ -36,7 +37,7 @@ def decider(claim: str) -> Claim:
     """The claim, if hunts, walks and replays can decide it (it has a trajectory check with ``hunt=True``)."""
     c = get(claim)
     if not c.hunt_checks:
-        raise KeyError(f"{claim} has no hunt check (a trajectory check registered with hunt=True); hunts, "
+        raise UsageError(f"{claim} has no hunt check (a trajectory check registered with hunt=True); hunts, "
                        f"walks and replays decide: {', '.join(huntable_or_replayable())}")
     return c
 
@@ -80,7 +81,7 @@ def classify(claim: str, case: Case, longer: int = 10) -> Verdict:
     if traj.diverged:
         return Verdict("diverged", None, case.cfg.steps)
     res = worst(results_of(claim, traj))
-    if res.outcome in ("held", "too_short", "diverged"):
+    if res.outcome in ("held", "too_short", "cannot_judge", "diverged"):
         return Verdict(res.outcome, res, case.cfg.steps)
     long = results_of(claim, case.run(steps=case.cfg.steps * longer))
     if all(r.outcome != "failed" for r in long):
@@ -119,44 +120,78 @@ class HuntReport:
 
 def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: int = 20_000,
          gram: str = "random", factor: tuple[float, float] = (1.0, 1e3),
-         on_example: Callable[[int], None] | None = None) -> HuntReport:
-    """Search configurations past ``axis`` (None: inside the regime) for a failure of ``claim``."""
+         on_example: Callable[[int], None] | None = None, longer: int = 10) -> HuntReport:
+    """Search configurations past ``axis`` (None: inside the regime) for a failure of ``claim``.
+
+    Hypothesis searches, steered by ``target`` toward negative margins at the horizon, and shrinks on the
+    verdict's own condition: a case counts as found only when it fails at ``steps`` *and* at ``longer`` x
+    ``steps`` (so shrinking can never walk a real failure into a run that is merely too short).  ``budget``
+    bounds every simulated example, the shrinking included: once it is spent the search stops with the
+    smallest failing case found so far.  With no failure found, the first case that failed only at the
+    horizon is reported as ``too_short``.
+    """
     c = decider(claim)
     if c.regime is None:
-        raise ValueError(f"{claim} names no regime family to hunt in (its counterexamples are replayed from the "
+        raise UsageError(f"{claim} names no regime family to hunt in (its counterexamples are replayed from the "
                          f"corpus; hunts run on: {', '.join(huntable())})")
     regime = get_regime(c.regime)
     if axis is not None and axis not in c.axes:
-        raise ValueError(f"axis must be one of {c.axes} or None for {claim}; got {axis!r}")
+        raise UsageError(f"axis must be one of {c.axes} or None for {claim}; got {axis!r}")
     if gram not in regime.grams:
-        raise ValueError(f"gram must be one of {regime.grams} for {claim}; got {gram!r}")
+        raise UsageError(f"gram must be one of {regime.grams} for {claim}; got {gram!r}")
+    for name, value in (("budget", budget), ("steps", steps), ("longer", longer)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UsageError(f"{name} must be an integer >= 1; got {value!r}")
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UsageError(f"seed must be an integer >= 0; got {seed!r}")
     kw: dict[str, Any] = {"orthogonal": c.orthogonal}
     if c.activation is not None:
         kw["activation"] = c.activation
     strategy = regime.cases(past=axis, steps=steps, factor=factor, gram=gram, scale_horizon=False, **kw)
     rep = HuntReport(claim, axis, gram, budget, "none_found")
+    verdicts: dict[str, Verdict] = {}  # repr(case) -> its verdict, for the cases that met the condition
+    first_short: list[tuple[Case, Verdict]] = []
+
+    passed: set[str] = set()
 
     def fails(case: Case) -> bool:
+        key = repr(case)
+        if key in verdicts or key in passed:  # decided before (Hypothesis replays its final example): no rerun
+            return key in verdicts
+        if rep.tried >= budget:  # the budget is spent: nothing more is simulated, shrinking stops here
+            return False
         rep.tried += 1
         if on_example:
             on_example(rep.tried)
         traj = case.run()
+        passed.add(key)  # until it is shown to fail below
         if traj.diverged:
             rep.diverged_seen += 1
             return False
         res = worst(results_of(claim, traj))
         if not math.isnan(res.margin):
             target(-float(res.margin), label="negative margin")
-        return res.outcome == "failed"
+        if res.outcome != "failed":
+            return False
+        long = results_of(claim, case.run(steps=case.cfg.steps * longer))
+        if all(r.outcome != "failed" for r in long):
+            if not first_short:
+                first_short.append((case, Verdict("too_short", res, case.cfg.steps)))
+            return False
+        passed.discard(key)
+        verdicts[repr(case)] = Verdict("failed", worst(long), case.cfg.steps * longer)
+        return True
 
     fix_generation()
     try:
         found = find(strategy, fails, random=random.Random(seed),
                      settings=settings(max_examples=budget, database=None, deadline=None,
                                        suppress_health_check=list(HealthCheck)))
+        v = verdicts.get(repr(found)) or classify(claim, found, longer)
     except NoSuchExample:
-        return rep
-    v = classify(claim, found)
+        if not first_short:
+            return rep
+        found, v = first_short[0]
     rep.outcome, rep.case, rep.result = v.outcome, found, v.result
     rep.slack = found.slack()
     pred = c.in_regime
@@ -191,12 +226,17 @@ def boundary(claim: str, axis: str, seeds: int = 3, steps: int = 20_000, hi: flo
              n: int = 4, gamma: float = 0.5, d: int = 10**6, gram: str = "random") -> BoundaryRow:
     """Bisect (in log factor) between 1 and ``hi`` for the first factor where ``claim`` fails."""
     c = decider(claim)
+    for name, value in (("seeds", seeds), ("steps", steps)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UsageError(f"{name} must be an integer >= 1; got {value!r}")
+    if not (isinstance(hi, int | float) and math.isfinite(hi) and hi > 1):
+        raise UsageError(f"hi (the largest factor, --max-factor) must be a finite number > 1; got {hi!r}")
     regime = get_regime(c.regime) if c.regime else None
     if regime is None or regime.baseline is None or regime.with_factor is None:
-        raise ValueError(f"{claim}: its regime family has no boundary walk (walks run on: "
+        raise UsageError(f"{claim}: its regime family has no boundary walk (walks run on: "
                          f"{', '.join(walkable())})")
     if axis not in c.axes or axis == "label balance":
-        raise ValueError(f"axis must be one of {[a for a in c.axes if a != 'label balance']} for {claim}; "
+        raise UsageError(f"axis must be one of {[a for a in c.axes if a != 'label balance']} for {claim}; "
                          f"got {axis!r}")
     cases = [regime.baseline(c.activation, n=n, gamma=gamma, d=d, seed=s, steps=steps, gram=gram,
                              orthogonal=c.orthogonal) for s in range(seeds)]

@@ -19,8 +19,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
@@ -32,6 +35,7 @@ import numpy as np
 from sim import Trajectory, simulate
 
 from .._internal.claim import ReportBudget, ReportJob, boundary_pairs, get, report_jobs
+from .._internal.errors import StageError, UsageError
 from .._internal.fitting import fit_power, late_window
 from .._internal.jsonout import dumps
 from .._internal.plots import pyplot, save
@@ -59,20 +63,47 @@ def progress(items: Iterable[T], label: str, total: int | None = None) -> Iterab
 
 # ---- 1. the claim table ------------------------------------------------------------------------
 
+def _stop(proc: subprocess.Popen[str], grace: float = 5.0) -> None:
+    """End pytest and its xdist workers (their own process group): SIGTERM, then SIGKILL after ``grace``."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 def run_property_tests(out: Path, workers: str = "auto", extra: list[str] | None = None) -> dict[str, Any]:
-    """Run the property tests (no falsify tests) and return the margins JSON they wrote."""
+    """Run the property tests (no falsify tests) and return the margins JSON they wrote.
+
+    pytest runs in its own process group, so an interrupted report ends it and its workers at once.  Exit
+    0 or 1 (tests failed: the claim table says which) is a result; any other exit (a usage error such as
+    an unknown Hypothesis profile, a collection error, no tests) is a :class:`StageError` carrying pytest's
+    own message."""
     path = out / "margins.json"
     cmd = [sys.executable, "-m", "pytest", "-m", "not falsify", "-q", "-n", workers, "--no-margins-table",
            f"--margins-json={path}", "-p", "no:cacheprovider", *(extra or [])]
     env = dict(os.environ, HYPOTHESIS_PROFILE=os.environ.get("HYPOTHESIS_PROFILE", "ci"))
     sys.stderr.write("running the property tests: " + " ".join(cmd[2:]) + "\n")
-    proc = subprocess.run(cmd, cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True,
-                          text=True)
-    tail = "\n".join(proc.stdout.strip().splitlines()[-3:])
+    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        output, _ = proc.communicate()
+    except BaseException:
+        _stop(proc)
+        raise
+    tail = "\n".join(output.strip().splitlines()[-3:])
     sys.stderr.write(tail + "\n")
-    if not path.exists():
-        raise RuntimeError(f"the property tests wrote no margins (exit {proc.returncode}):\n"
-                           f"{proc.stdout[-3000:]}")
+    if proc.returncode not in (0, 1) or not path.exists():
+        what = {2: "interrupted or a collection error", 3: "an internal error", 4: "a usage error",
+                5: "no tests collected"}.get(proc.returncode, "no margins written")
+        raise StageError(f"the property tests did not run to the end (pytest exit {proc.returncode}: {what}); "
+                         f"no report was written. pytest said:\n{output.strip()[-4000:]}",
+                         exit_code=2 if proc.returncode == 4 else 3)
     data = json.loads(path.read_text())
     data["pytest_exit"] = proc.returncode
     data["pytest_summary"] = tail
@@ -318,9 +349,58 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
     return report
 
 
+def staging_dir(out: Path) -> Path:
+    """A fresh hidden directory beside ``out`` that the report is written into before it is published.
+
+    ``out`` may be missing, empty, or a previous report (it holds ``report.json``); anything else is a
+    usage error, so that nothing a user keeps there is ever replaced."""
+    if out.exists():
+        if not out.is_dir():
+            raise UsageError(f"--out {out}: exists and is not a directory")
+        if any(out.iterdir()) and not (out / "report.json").exists():
+            raise UsageError(f"--out {out}: a non-empty directory that holds no previous report (report.json); "
+                             "choose an empty or new directory")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+
+
+def publish(stage: Path, out: Path) -> None:
+    """Replace ``out`` by the complete ``stage`` (two renames; the previous report is removed only after)."""
+    old = None
+    if out.exists():
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        out.rename(old)
+    stage.rename(out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def main_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: bool,
                 echo: Callable[[str], None] = print, figure_steps: int = 2000) -> int:
-    out.mkdir(parents=True, exist_ok=True)
+    """Build the whole report in a staging directory and publish it into ``out`` only when complete: an
+    error, Ctrl-C or SIGTERM leaves ``out`` as it was (and no stale file in it)."""
+    stage = staging_dir(out)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)  # a killed report cleans up like Ctrl-C
+    try:
+        code, lines = build_report(stage, steps, boundary_steps, seeds, tests, figure_steps)
+        publish(stage, out)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for line in lines:
+        echo(line.replace(str(stage), str(out)))
+    return code
+
+
+def build_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: bool,
+                 figure_steps: int) -> tuple[int, list[str]]:
+    """Every stage of the report, written into ``out``; returns the exit code and the summary lines."""
     t0 = time.perf_counter()
     margins = run_property_tests(out) if tests else None
     runs = default_sweep(steps)
@@ -335,19 +415,16 @@ def main_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: b
     results = [r for _, res in done for r in res["results"]]
     report = write_report(out, margins, runs, freeze, bounds, plots, section_lines(done), results,
                           paper_runs=paper)
-    if report["claims"]:
-        for line in format_table(report["claims"]):
-            echo(line)
-    echo("")
-    for b in bounds:
-        echo(f"boundary {b.claim:<9} {b.axis:<20} {threshold_as_C(b)}")
-    echo(f"\nwrote {out / 'report.md'}, {out / 'report.json'} and {len(plots)} plots in "
-         f"{time.perf_counter() - t0:.0f} s")
+    lines = list(format_table(report["claims"])) if report["claims"] else []
+    lines.append("")
+    lines += [f"boundary {b.claim:<9} {b.axis:<20} {threshold_as_C(b)}" for b in bounds]
+    lines.append(f"\nwrote {out / 'report.md'}, {out / 'report.json'} and {len(plots)} plots in "
+                 f"{time.perf_counter() - t0:.0f} s")
     unexpected = ("BROKEN", "HOLDS (declared to fail)")
     broken = [c for c, a in report["claims"].items() if a["verdict"] in unexpected]
     if broken:
-        echo("claims whose verdict differs from the declared one: " + ", ".join(sorted(broken)))
-    return 1 if broken or (margins and margins.get("pytest_exit", 0) not in (0,)) else 0
+        lines.append("claims whose verdict differs from the declared one: " + ", ".join(sorted(broken)))
+    return (1 if broken or (margins and margins.get("pytest_exit", 0) not in (0,)) else 0), lines
 
 
 __all__ = ["main_report", "math"]
