@@ -5,11 +5,20 @@
 #   ./run.sh sim [args]      one default simulation with a readable summary (python -m sim)
 #   ./run.sh hunt|boundary|replay|claims [args]   the other python -m invariants commands
 #   ./run.sh bench [args]    the benchmarks (steps per second, then exact GD to t = 10^8)
+#   ./run.sh --help | --version   this text (and each command's own help once set up: ./run.sh hunt --help)
 # Set-up (idempotent): a virtual environment in .venv, torch==2.13.0 first (the CPU build), then the
 # project with its dependencies at the exact versions of constraints.txt.  Redone only when pyproject.toml or
 # constraints.txt changes.
 set -euo pipefail
 cd "$(dirname "$0")"
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
+case "${1:-}" in
+  -h|--help|help)
+    usage
+    if [ -x .venv/bin/python ]; then echo; .venv/bin/python -m invariants --help; fi
+    echo; echo "exit codes: those of the command run (python -m invariants --help lists them); 2 for an unknown command"
+    exit 0 ;;
+esac
 PY=${PYTHON:-python3}
 exec 9>.setup.lock  # two ./run.sh at once: the second waits for the first's set-up
 flock 9
@@ -27,9 +36,11 @@ flock -u 9
 cmd=${1:-test}
 shift || true
 case "$cmd" in
+  --version) exec .venv/bin/python -m invariants --version ;;
   report|hunt|boundary|replay|claims) exec .venv/bin/python -m invariants "$cmd" "$@" ;;
   test)   exec .venv/bin/python -m pytest -n auto "$@" ;;
   sim)    exec .venv/bin/python -m sim "$@" ;;
   bench)  .venv/bin/python benchmarks/steps_per_second.py "$@" && exec .venv/bin/python benchmarks/long_horizon.py ;;
-  *) echo "usage: ./run.sh {report|test|sim|hunt|boundary|replay|claims|bench} [args]" >&2; exit 2 ;;
+  *) echo "./run.sh: unknown command '$cmd'" >&2
+     echo "usage: ./run.sh {report|test|sim|hunt|boundary|replay|claims|bench|--help|--version} [args]" >&2; exit 2 ;;
 esac

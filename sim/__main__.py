@@ -47,32 +47,41 @@ def print_summary(traj: Trajectory, every: int = 1, out: TextIO = sys.stdout) ->
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 after printing the runs (a diverged run is printed as diverged), 2 on a bad flag (the message
+    names it and its range), 130 on Ctrl-C."""
     ap = argparse.ArgumentParser(prog="python -m sim", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--activation", choices=["leaky_relu", "relu", "both"], default="both")
-    ap.add_argument("--gamma", type=float, default=0.1, help="leaky slope (default 0.1)")
-    ap.add_argument("--n", type=int, default=10)
-    ap.add_argument("--d", type=int, default=784)
-    ap.add_argument("--m", type=int, default=100)
-    ap.add_argument("--eta", type=float, default=0.1)
-    ap.add_argument("--sigma0", type=float, default=1e-4)
-    ap.add_argument("--steps", type=int, default=100_000)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--rows", type=int, default=16, help="checkpoints to print")
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="Exit codes: 0 done, 2 a bad flag, 130 interrupted.")
+    ap.add_argument("--activation", choices=["leaky_relu", "relu", "both"], default="both",
+                    help="the activation(s) to run (default: both)")
+    ap.add_argument("--gamma", type=float, default=0.1, help="leaky slope in (0, 1) (default: 0.1)")
+    ap.add_argument("--n", type=int, default=10, help="number of data points, >= 2 (default: 10)")
+    ap.add_argument("--d", type=int, default=784, help="input dimension, >= n (default: 784)")
+    ap.add_argument("--m", type=int, default=100, help="neurons of each sign, >= 1 (default: 100)")
+    ap.add_argument("--eta", type=float, default=0.1, help="GD step size, > 0 (default: 0.1)")
+    ap.add_argument("--sigma0", type=float, default=1e-4, help="std of every entry of W(0), > 0 (default: 1e-4)")
+    ap.add_argument("--steps", type=int, default=100_000, help="GD steps, >= 0 (default: 100000)")
+    ap.add_argument("--seed", type=int, default=0, help="seed of data and init, >= 0 (default: 0)")
+    ap.add_argument("--rows", type=int, default=16, help="log-spaced checkpoints to print, >= 2 (default: 16)")
     args = ap.parse_args(argv)
     acts = ["leaky_relu", "relu"] if args.activation == "both" else [args.activation]
-    for act in acts:
-        try:
-            cfg = SimConfig(activation=act, gamma=args.gamma if act != "relu" else None, n=args.n, d=args.d,
-                            m=args.m, eta=args.eta, sigma0=args.sigma0, steps=args.steps, seed=args.seed,
-                            num_checkpoints=args.rows, data=DataSpec())
-        except ConfigError as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
-        t0 = time.perf_counter()
-        traj = simulate(cfg)
-        print_summary(traj)
-        print(f"({cfg.steps} GD steps in {time.perf_counter() - t0:.2f} s)")
+    try:
+        for act in acts:
+            try:
+                cfg = SimConfig(activation=act, gamma=args.gamma if act != "relu" else None, n=args.n, d=args.d,
+                                m=args.m, eta=args.eta, sigma0=args.sigma0, steps=args.steps, seed=args.seed,
+                                num_checkpoints=args.rows, data=DataSpec())
+            except ConfigError as e:
+                flag = str(e).split(" ", 1)[0]
+                print(f"error: --{flag if flag != 'num_checkpoints' else 'rows'}: {e}", file=sys.stderr)
+                return 2
+            t0 = time.perf_counter()
+            traj = simulate(cfg)
+            print_summary(traj)
+            print(f"({cfg.steps} GD steps in {time.perf_counter() - t0:.2f} s)")
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     return 0
 
 

@@ -142,3 +142,34 @@ def test_nonfinite(record_check):
     out = _strict((pytester.path / "m.json").read_text())
     assert out["claims"]["KCG-H4"]["worst_margin"] == "inf"  # no result could show the claim
     assert out["results"][0]["margin"] == "nan" and out["claims"]["KCG-H4"]["implied"]["c"] == ["inf", "inf"]
+
+
+DUPLICATES = """
+import pytest
+from invariants import CheckResult
+
+@pytest.mark.claim("KCG-H4")
+def test_replayed(record_check):
+    r = CheckResult("KCG-H4", margin=0.5, measured=1, bound=5, config={"seed": 0})
+    for _ in range(3):  # Hypothesis replaying the same example (e.g. after shrinking)
+        record_check(r)
+    record_check(CheckResult("KCG-H4", margin=0.5, measured=1, bound=5, config={"seed": 1}))
+"""
+
+
+def test_the_same_configuration_is_counted_once(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_inner=DUPLICATES)
+    res = pytester.runpytest_subprocess("-p", "invariants.plugin", "--margins-json", "out.json")
+    res.assert_outcomes(passed=1)
+    out = json.loads((pytester.path / "out.json").read_text())
+    assert out["claims"]["KCG-H4"]["tried"] == 2 and len(out["results"]) == 2
+
+
+@pytest.mark.parametrize(("path", "message"), [("no/such/dir/m.json", "does not exist"), (".", "is a directory")])
+def test_margins_json_path_is_checked_before_the_run(pytester: pytest.Pytester, path: str, message: str) -> None:
+    """A bad --margins-json used to run the whole suite, then crash while writing."""
+    pytester.makepyfile(test_inner=INNER)
+    res = pytester.runpytest_subprocess("-p", "invariants.plugin", "--margins-json", path)
+    assert res.ret == pytest.ExitCode.USAGE_ERROR
+    res.stderr.fnmatch_lines([f"*--margins-json {path}*{message}*"])
+    assert "passed" not in res.stdout.str()

@@ -414,3 +414,33 @@ def test_decision_boundary_falsify() -> None:
     frac0, _ = general_disagreement(row_coordinates(K), second_layer(3, 4), 0.4,
                                     np.random.default_rng(0).standard_normal((20_000, 7)))
     assert frac0 == 0.0
+
+
+# ---- a solver that gives up says so -----------------------------------------------------------------
+
+
+def test_the_active_set_solver_raises_when_it_does_not_converge() -> None:
+    """At its iteration limit the active set used to return whatever iterate it had, as if solved."""
+    from invariants.fvb.program import SolverNotConverged
+
+    data = _fixed_data()
+    assert solve_program(data.G, data.y, 0.4, 3, 4).iterations >= 2  # n = 5 points all in the support
+    with pytest.raises(SolverNotConverged, match="did not converge in 1 iterations"):
+        solve_program(data.G, data.y, 0.4, 3, 4, max_iter=1)
+
+
+def test_a_check_whose_solver_did_not_converge_cannot_judge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_gd_limit on a program the solver could not solve: every result is 'cannot_judge' (neither held
+    nor failed), and a claim with only such results gets the verdict 'cannot judge'."""
+    from invariants._internal.verdicts import aggregate
+    from invariants.fvb import maxmargin
+    from invariants.fvb.program import SolverNotConverged
+
+    def gives_up(cfg: object, data: object) -> None:
+        raise SolverNotConverged("the active-set solver did not converge in 1 iterations")
+
+    monkeypatch.setattr(maxmargin, "solution_for", gives_up)
+    res = maxmargin.check_gd_limit(_fixed_case(steps=200).run())
+    assert {r.outcome for r in res} == {"cannot_judge"} and all("did not converge" in r.note for r in res)
+    agg = aggregate([r.to_json() | {"test": "t"} for r in res])
+    assert {a["verdict"] for a in agg.values()} == {"cannot judge"}

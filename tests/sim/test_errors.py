@@ -36,6 +36,15 @@ from sim import ConfigError, Dataset, DataSpec, SimConfig, simulate
         (dict(m1=3), ["m1/m2", "kcg"]),
         (dict(network="fvb", m=4, m1=3, m2=3), ["m1/m2", "m1 + m2 = m"]),
         (dict(num_checkpoints=1), ["num_checkpoints", ">= 2"]),
+        # wrong types are named errors too, not a bare TypeError / AttributeError
+        (dict(eta="0.1"), ["eta", "'0.1'"]),
+        (dict(eta=None), ["eta", "None"]),
+        (dict(eta=True), ["eta", "True"]),
+        (dict(sigma0="1e-4"), ["sigma0"]),
+        (dict(gamma="0.1"), ["gamma", "(0, 1)"]),
+        (dict(steps=True), ["steps", "integer"]),
+        (dict(data={"kind": "orthogonal"}), ["data", "DataSpec"]),
+        (dict(network="fvb", m=4, m1=2.0), ["m1", "integer"]),
     ],
 )
 def test_config_errors(kwargs: dict, names: list[str]) -> None:
@@ -55,6 +64,8 @@ def test_config_errors(kwargs: dict, names: list[str]) -> None:
         (dict(p_ratio=1.2), ["DataSpec.p_ratio", "[0, 1)"]),
         (dict(norm_ratio=0.5), ["DataSpec.norm_ratio", ">= 1"]),
         (dict(labels="skewed"), ["DataSpec.labels"]),
+        (dict(p_ratio="0.1"), ["DataSpec.p_ratio"]),
+        (dict(virtual="yes"), ["DataSpec.virtual"]),
     ],
 )
 def test_dataspec_errors(kwargs: dict, names: list[str]) -> None:
@@ -157,3 +168,21 @@ def test_sim_command_rejects_bad_input_with_exit_2(capsys: pytest.CaptureFixture
 
     assert main(["--activation", "leaky_relu", "--gamma", "1.5", "--steps", "5"]) == 2
     assert "gamma must be in (0, 1)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kwargs", [dict(eta=1e160), dict(eta=1e300), dict(sigma0=1e200)],
+                         ids=["eta=1e160", "eta=1e300", "sigma0=1e200"])
+def test_overflow_is_reported_as_divergence(kwargs: dict) -> None:
+    """Weights that overflow make a diverged run (with its step), never an eigensolver's LinAlgError."""
+    traj = simulate(SimConfig(activation="leaky_relu", gamma=0.1, n=6, d=50, m=4, steps=100, **kwargs))
+    assert traj.diverged and traj.diverged_at is not None and traj.diverged_at <= 1
+
+
+def test_importing_the_simulator_does_not_import_torch() -> None:
+    """torch is imported only where the dense engine runs (it costs ~1 s at start-up: --help was slow)."""
+    import subprocess
+    import sys
+
+    code = "import sys, sim, invariants.workflows.cli as c; c.build_parser(); print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

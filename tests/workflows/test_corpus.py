@@ -70,13 +70,60 @@ def _valid() -> dict:
         (lambda o: {**o, "config": {**o["config"], "eta": -1.0}}, "eta must be a finite number > 0"),
         (lambda o: {**o, "config": {**o["config"], "colour": 1}}, "config must be keys among"),
         (lambda o: {**o, "data": {**o["data"], "G": [[1.0, 2.0], [2.0, 1.0]]}}, "invalid configuration or data"),
+        (lambda o: {**o, "expected": {**o["expected"], "margin": float("nan")}}, "expected.margin must be a finite"),
+        (lambda o: {**o, "expected": {**o["expected"], "margin": float("-inf")}}, "expected.margin must be a finite"),
+        (lambda o: {**o, "expected": {**o["expected"], "margin": None}}, "may be null only for outcomes"),
+        (lambda o: {**o, "expected": {**o["expected"], "margin_sign": -o["expected"]["margin_sign"]}},
+         "contradicts expected.margin"),
+        (lambda o: {**o, "data": {**o["data"], "d": o["data"]["d"] + 1}}, "does not match the data set's d"),
     ],
+    ids=["json", "top", "claim", "format", "missing", "extra", "outcome", "sign-type", "eta", "config-key",
+         "G-not-pd", "margin-nan", "margin-inf", "margin-null", "sign-contradiction", "d-mismatch"],
 )
 def test_bad_corpus_files_are_named_errors(tmp_path: Path, mutate, message: str) -> None:
     path = _write(tmp_path, mutate(_valid()))
     with pytest.raises(CorpusError) as e:
         load(path)
     assert str(path) in str(e.value) and message in str(e.value)
+
+
+def test_replay_continues_over_broken_files_and_exits_nonzero(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """replay a.json broken.json b.json: both good files are replayed, the broken one is named, exit 2."""
+    good = _write(tmp_path, _valid(), "a.json")
+    broken = _write(tmp_path, "{not json", "broken.json")
+    also = _write(tmp_path, _valid(), "b.json")
+    assert main(["replay", str(good), str(broken), str(also)]) == 2
+    out, err = capsys.readouterr()
+    assert out.count("same: ") == 2 and str(good) in out and str(also) in out
+    assert str(broken) in err and "1 of 3 files could not be replayed" in err
+
+
+def test_replay_names_the_file_of_a_claim_no_hunt_check_decides(tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture) -> None:
+    path = _write(tmp_path, {**_valid(), "claim": "KCG-H4"})
+    assert main(["replay", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "KCG-H4 has no hunt check" in err
+
+
+def test_replay_of_a_huge_step_reports_divergence_not_a_solver_error(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture) -> None:
+    """eta = 1e300 used to end in 'Eigenvalues did not converge' with no file named."""
+    o = _valid()
+    path = _write(tmp_path, {**o, "config": {**o["config"], "eta": 1e300}})
+    assert main(["replay", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"DIFFERS: {path}" in out and "got diverged" in out
+
+
+def test_an_infinite_or_missing_margin_is_stored_with_its_sign(tmp_path: Path) -> None:
+    """Strict JSON has no inf/nan: -inf is stored as the most negative float (the sign is what a replay
+    compares), nan as null (only for outcomes without a margin)."""
+    first = load(FILES[0])
+    p = save(dataclasses.replace(first, margin=float("-inf")), tmp_path, name="inf")
+    assert load(p).margin < -1e300 and load(p).margin_sign == -1
+    p = save(dataclasses.replace(first, margin=float("nan"), outcome="diverged"), tmp_path, name="nan")
+    assert json.loads(p.read_text())["expected"]["margin"] is None and load(p).outcome == "diverged"
 
 
 def test_replay_command_reports_a_corrupt_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,8 +52,37 @@ def test_placement_inside_and_past_one_assumption() -> None:
 
 
 def test_outcome_failed() -> None:
-    rep = hunt("KCG-5.8", "near-orthogonality", budget=12, seed=1, steps=2000, gram="ones")
+    ticks: list[int] = []
+    rep = hunt("KCG-5.8", "near-orthogonality", budget=12, seed=1, steps=2000, gram="ones", on_example=ticks.append)
     assert rep.outcome == "failed" and rep.result.margin < 0
+    # the budget bounds the whole hunt, shrinking included, and the progress never shows k > budget
+    assert rep.tried <= 12 and ticks == list(range(1, rep.tried + 1))
+    # the found case meets the verdict's own condition: it still fails at 10x the horizon
+    assert classify("KCG-5.8", rep.case).outcome == "failed"
+
+
+def _fake_results(fail_below: int) -> Callable[[str, object], list]:
+    """A hunt check that fails on runs shorter than ``fail_below`` steps and holds on longer ones."""
+    from invariants import CheckResult
+
+    def results(claim: str, traj: object) -> list[CheckResult]:
+        m = -1.0 if traj.config.steps < fail_below else 1.0  # type: ignore[attr-defined]
+        return [CheckResult(claim, margin=m, measured=0.0, bound=1.0)]
+
+    return results
+
+
+def test_a_hunt_shrinks_on_its_verdicts_condition(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A claim that fails at the horizon but holds at 10x is never reported as failed (shrinking used to
+    minimize 'fails at the horizon' and could end in such a case); one that fails at both is."""
+    import invariants.workflows.hunt as hunt_mod
+
+    monkeypatch.setattr(hunt_mod, "results_of", _fake_results(fail_below=500))
+    rep = hunt("KCG-5.6", None, budget=3, seed=0, steps=50)  # fails at 50 steps, holds at 500
+    assert rep.outcome == "too_short" and rep.tried <= 3
+    monkeypatch.setattr(hunt_mod, "results_of", _fake_results(fail_below=10**9))
+    rep = hunt("KCG-5.6", None, budget=5, seed=0, steps=50)
+    assert rep.outcome == "failed" and rep.tried <= 5 and rep.result.margin < 0
 
 
 def test_outcome_too_short() -> None:
