@@ -197,7 +197,7 @@ def theta_log(times: np.ndarray, u: np.ndarray, ratio: tuple[float, float] = THE
 
 def _short(traj: Trajectory, claim: str, note: str) -> CheckResult:
     out = "diverged" if traj.diverged else "too_short"
-    return CheckResult(claim, margin=-math.inf, measured=math.nan, bound=math.nan,
+    return CheckResult(claim, margin=math.nan, measured=math.nan, bound=math.nan,
                        config=describe(traj.config, traj.data), note=note, outcome=out)
 
 

@@ -164,7 +164,8 @@ def trajectory_summary(name: str, tr: Trajectory) -> dict[str, Any]:
     _, alpha = fit_power(tr.times[w], tr.loss[w])
     c = tr.config
     q = tr.data.p * tr.data.n / tr.data.R_min**2 / (c.gamma**2 if c.gamma else 1.0)
-    alpha_th = (1 - q) / (1 + q)  # Thm 4.1 / Lemma D.2 with c = 1
+    # Thm 4.1 / Lemma D.2 with c = 1; only meaningful inside (q < 1): outside it the formula goes negative
+    alpha_th = (1 - q) / (1 + q) if q < 1 else math.nan
     return {"name": name, "activation": c.activation, "gamma": c.gamma, "steps": c.steps,
             "final loss": float(tr.loss[-1]), "fitted alpha": alpha, "theorem alpha (c=1)": alpha_th,
             "SR(W+1) end": float(tr.stable_rank[-1, 0]), "SR(W-1) end": float(tr.stable_rank[-1, 1]),
@@ -286,12 +287,15 @@ def section_lines(done: list[tuple[ReportJob, dict[str, Any]]]) -> list[str]:
     def row(r: CheckResult) -> str:
         m = "nan" if math.isnan(r.margin) else f"{r.margin:+.4g}"
         note = r.note.replace("|", "\\|")  # a pipe would end the markdown cell
-        return f"| {r.claim} | {r.outcome} | {m} | {note} |"
+        steps = r.config.get("steps", "")
+        return f"| {r.claim} | {steps} | {r.outcome} | {m} | {note} |"
 
     lines = ["## Figures and FVB/ST", "",
              "The papers' synthetic experiments rerun (figure claims are measured, never asserted), and GD "
-             "against the max-margin program of FVB Thm 3.2.", "",
-             "| claim | outcome | margin | note |", "|---|---|---|---|"]
+             "against the max-margin program of FVB Thm 3.2. These are the report's own reruns (horizon in the "
+             "second column): a claim that also has property tests appears in the claim table above with the "
+             "tests' numbers, and here with these.", "",
+             "| claim | horizon (steps) | outcome | margin | note |", "|---|---|---|---|---|"]
     lines += [row(r) for _, res in done for r in res["results"]]
     for job, res in done:
         lines += job.lines(res)
@@ -305,8 +309,10 @@ def runs_table(summaries: list[dict[str, Any]]) -> list[str]:
           "last pattern change | activation changes | flips per step (last interval) | frozen-pattern steps | "
           "free entries |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in summaries:
+        th = s["theorem alpha (c=1)"]
+        th_text = f"{th:.3f}" if math.isfinite(th) else "n/a (outside Thm 4.1: p n / (gamma^2 R_min^2) >= 1)"
         md.append(f"| {s['name']} | {s['final loss']:.3e} | {s['fitted alpha']:.3f} | "
-                  f"{s['theorem alpha (c=1)']:.3f} | {s['SR(W+1) end']:.5f} | {s['SR(W-1) end']:.5f} | "
+                  f"{th_text} | {s['SR(W+1) end']:.5f} | {s['SR(W-1) end']:.5f} | "
                   f"{s['margin max/min end']:.4f} | {s['pattern frozen at']} | {s['changes']:,} | "
                   f"{s['flips per step (last interval)']:.3g} | {s['frozen-engine steps']:,} | "
                   f"{s['free entries']} |")

@@ -10,6 +10,8 @@ a rotated limit, a planted third direction, a wrong linear form) and check the m
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 from dataclasses import replace
 
@@ -186,6 +188,39 @@ def test_gd_limit(case: Case, record_check) -> None:
     for res in check_gd_limit(tr):
         record_check(res)
         assert res.held, (case, res)
+
+
+@pytest.mark.claim("FVB-3.2d")
+@settings(max_examples=max(20, settings().max_examples))
+@given(case=fvb_gf_cases(steps=100_000))
+def test_gd_limit_direction_is_the_programs_solution(case: Case, record_check) -> None:
+    """FVB-3.2d:limit: the limit direction on GD's frozen pattern is the program (11)'s W* to rounding."""
+    from invariants.fvb.limits import check_program_is_gd_limit
+
+    res = record_check(check_program_is_gd_limit(case.run()))
+    assert res.outcome != "failed", (case, res)
+
+
+@pytest.mark.falsify
+@pytest.mark.claim("FVB-3.2d")
+@pytest.mark.parametrize("angle", [1e-2, 1e-5])
+def test_a_limit_rotated_off_the_program_fails(angle: float) -> None:
+    """A limit direction planted at a small angle from W* (a 1% angle is 1 - cos = 5e-5) fails."""
+    from invariants import limit_direction
+    from invariants.fvb.limits import check_program_is_gd_limit
+
+    tr = _fixed_case(steps=100_000).run()
+    lim = limit_direction(tr)
+    assert check_program_is_gd_limit(tr, lim).held
+    # rotate within the span: mix in a direction orthogonal to W* (in the G inner product)
+    G = tr.data.G
+    E = np.zeros_like(lim.Z)
+    E[0, 0] = 1.0
+    E -= (np.sum((E @ G) * lim.Z) / lim.norm**2) * lim.Z
+    E *= lim.norm / math.sqrt(np.sum((E @ G) * E))
+    Zr = math.cos(angle) * lim.Z + math.sin(angle) * E
+    res = check_program_is_gd_limit(tr, dataclasses.replace(lim, Z=Zr))
+    assert res.outcome == "failed" and res.measured == pytest.approx(1 - math.cos(angle), rel=1e-3)
 
 
 @pytest.mark.slow
