@@ -4,6 +4,7 @@
     python -m invariants hunt --claim KCG-5.8 --axis near-orthogonality --gram ones [--save]
     python -m invariants boundary --claim KCG-5.6 --axis "step size"
     python -m invariants replay tests/corpus/*.json
+    python -m invariants power [--claim ID] [--json PATH]   the smallest planted deviation each check detects
     python -m invariants claims [ID]                    the registry; one claim in full with path:line
 
 Exit codes: 0 success (report: every asserted claim held as declared; hunt: no counterexample;
@@ -173,6 +174,12 @@ def cmd_boundary(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_power(a: argparse.Namespace) -> int:
+    from .power import main_power
+
+    return main_power(a.claim, a.json, a.deep)
+
+
 def cmd_claims(a: argparse.Namespace) -> int:
     from .claims_page import claim_page, claims_table
 
@@ -188,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = argparse.ArgumentParser(prog="python -m invariants", description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{report,hunt,boundary,replay,claims}")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{report,hunt,boundary,replay,power,claims}")
     r = sub.add_parser("report", help="the theory report (main job)", formatter_class=HelpFormatter,
                        description="Run the property tests, the long default sweep, the boundary walks and the "
                        "papers' figure reruns; write report.md, report.json, margins.json and the plots into "
@@ -239,6 +246,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "every verdict reproduced; 1: one differs; 2: a file could not be replayed.")
     p.add_argument("files", nargs="+", help="corpus JSON files (tests/corpus/*.json)")
     p.set_defaults(fn=cmd_replay)
+    w = sub.add_parser("power", help="the smallest planted deviation each check detects",
+                       formatter_class=HelpFormatter,
+                       description="Plant near misses of size eps (a limit offset, an exponent off by eps, a "
+                       "spread violated by a factor 1 + eps, one activation change after T) into real in-regime "
+                       "runs and report the smallest eps the real check detects, against the suite's targets.")
+    w.add_argument("--claim", action="append", default=None, metavar="ID",
+                   help="a claim or result ID (prefix match; repeatable); default: every deviation family")
+    w.add_argument("--json", default=None, metavar="PATH",
+                   help='write {claim: {"deviation", "epsilon", "horizon", ...}} to PATH')
+    w.add_argument("--deep", action="store_true", help="also at the deep profile's horizon (100x)")
+    w.set_defaults(fn=cmd_power)
     c = sub.add_parser("claims", help="list the claim registry, or print one claim in full",
                        formatter_class=HelpFormatter,
                        description="Without an ID: one row per claim, what the registry declares beside what "

@@ -323,15 +323,29 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
                  freeze: list[dict[str, float]], bounds: list[BoundaryRow],
                  plots: list[str], sections: list[str] | None = None,
                  section_results: list[Any] | None = None,
-                 paper_runs: list[tuple[str, Trajectory]] | None = None) -> dict[str, Any]:
+                 paper_runs: list[tuple[str, Trajectory]] | None = None,
+                 power_rows: list[Any] | None = None) -> dict[str, Any]:
+    from .power import as_json, detects, table
+
     agg = aggregate(margins["results"]) if margins else {}
+    det = detects(power_rows or [])
     summaries = [trajectory_summary(n, t) for n, t in runs]
     paper = [trajectory_summary(n, t) for n, t in paper_runs or []]
     md = ["# Theory report", ""]
     if margins:
+        md += ["## Summary per theorem", "",
+               "Asserted claims only, grouped by the theorem or lemma they come from: the verdicts of their "
+               "parts, how many configurations were tried (distinct), the range of n, d, gamma and the horizon "
+               "they covered, the tightest margin, and what the checks detect (the smallest planted deviation, "
+               "`python -m invariants power`; (!) = the suite's target not met).", "",
+               *theorem_summary(margins["results"], agg, det), ""]
         md += ["## Claims", "", "verdict: held / BROKEN (asserted claims), measured (figures, open "
-               "questions, conjectures), fails (declared): a reading the suite shows to be false.", "", "```",
-               *format_table(agg), "```", "", f"pytest: {margins.get('pytest_summary', '')}", ""]
+               "questions, conjectures), fails (declared): a reading the suite shows to be false. detects: the "
+               "smallest planted deviation the check detects ('-': no deviation family yet).", "", "```",
+               *format_table(agg, det), "```", "", f"pytest: {margins.get('pytest_summary', '')}", ""]
+    if power_rows:
+        md += ["## Power (the smallest planted near miss each check detects)", "", "```", *table(power_rows), "```",
+               ""]
     md += ["## Long runs (default sweep)", "", *runs_table(summaries)]
     if paper:
         md += ["", "### The paper's own data (KCG section 6; outside Thm 4.1 / 4.3's regime)", "",
@@ -348,7 +362,8 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
     md += ["## Plots", ""]
     md += [f"![{p}]({p})" for p in plots]
     (out / "report.md").write_text("\n".join(md) + "\n")
-    report = {"claims": agg, "runs": summaries, "paper_runs": paper, "freeze": freeze,
+    report = {"claims": agg, "power": as_json(power_rows or []), "runs": summaries, "paper_runs": paper,
+              "freeze": freeze,
               "boundaries": [asdict(b) for b in bounds], "plots": plots,
               "figures_and_fvb_st": [r.to_json() for r in section_results or []]}
     (out / "report.json").write_text(dumps(report))
@@ -404,6 +419,41 @@ def main_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: b
     return code
 
 
+def theorem_summary(rows: list[dict[str, Any]], agg: dict[str, dict[str, Any]], det: dict[str, str]) -> list[str]:
+    """One row per asserted parent claim: verdicts, distinct configurations, covered ranges, tightest margin,
+    detection power of its parts."""
+    from .._internal.claim import CLAIMS, verdict_kind
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if verdict_kind(r["claim"]) == "asserted":
+            groups.setdefault(r["claim"].split(":")[0], []).append(r)
+    out = ["| claim | where | verdicts | configurations | n | d | gamma | horizon | tightest margin | detects |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+
+    def rng(vals: list[Any]) -> str:
+        nums = sorted({float(v) for v in vals if isinstance(v, int | float) and not isinstance(v, bool)})
+        if not nums:
+            return "-"
+        return f"{nums[0]:.3g}" if nums[0] == nums[-1] else f"{nums[0]:.3g}-{nums[-1]:.3g}"
+
+    for cid in sorted(groups):
+        rs = groups[cid]
+        parts = sorted({r["claim"] for r in rs})
+        verdicts = "; ".join(f"{p.split(':', 1)[1] if ':' in p else 'main'}: {agg[p]['verdict']}" for p in parts
+                             if p in agg)
+        cfgs = [r.get("config") or {} for r in rs]
+        margins = [float(agg[p]["worst_margin"]) for p in parts if p in agg]
+        tight = min(margins) if margins else math.nan
+        dets = ", ".join(f"{p.split(':', 1)[1] if ':' in p else 'main'} {det[p]}" for p in parts if p in det) or "-"
+        where = CLAIMS[cid].where if cid in CLAIMS else "?"
+        distinct = len({dumps(c) for c in cfgs})
+        out.append(f"| {cid} | {where} | {verdicts} | {distinct} | {rng([c.get('n') for c in cfgs])} | "
+                   f"{rng([c.get('d') for c in cfgs])} | {rng([c.get('gamma') for c in cfgs])} | "
+                   f"{rng([c.get('steps') for c in cfgs])} | {tight:+.3g} | {dets} |")
+    return out
+
+
 def build_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: bool,
                  figure_steps: int) -> tuple[int, list[str]]:
     """Every stage of the report, written into ``out``; returns the exit code and the summary lines."""
@@ -419,9 +469,12 @@ def build_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: 
     done = [(job, job.run(budget)) for job in progress(jobs, "figures and FVB/ST")]
     plots = make_plots(out, runs, freeze, bounds) + [f for job, res in done for f in job.plot(out, res)]
     results = [r for _, res in done for r in res["results"]]
+    from .power import detects, measure
+
+    power_rows = measure()
     report = write_report(out, margins, runs, freeze, bounds, plots, section_lines(done), results,
-                          paper_runs=paper)
-    lines = list(format_table(report["claims"])) if report["claims"] else []
+                          paper_runs=paper, power_rows=power_rows)
+    lines = list(format_table(report["claims"], detects(power_rows))) if report["claims"] else []
     lines.append("")
     lines += [f"boundary {b.claim:<9} {b.axis:<20} {threshold_as_C(b)}" for b in bounds]
     lines.append(f"\nwrote {out / 'report.md'}, {out / 'report.json'} and {len(plots)} plots in "

@@ -11,7 +11,6 @@ a rotated limit, a planted third direction, a wrong linear form) and check the m
 from __future__ import annotations
 
 import dataclasses
-
 import math
 from dataclasses import replace
 
