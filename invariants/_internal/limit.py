@@ -72,6 +72,9 @@ class LimitDirection:
     kkt: dict[str, float] = field(default_factory=dict)
     tol: float = math.nan
     norm: float = math.nan  # ||W*||_F
+    kkt_point: bool = False  # W* agrees with its own pattern: a KKT point of the network's max-margin problem
+    settled: int = 0  # pattern rounds ``settle`` needed to reach it (0: the run's own pattern)
+    kinks: tuple[tuple[int, int], ...] = ()  # (neuron, point) entries W* holds on the kink, <w*_k, x_i> = 0
 
     @property
     def support(self) -> np.ndarray:
@@ -111,8 +114,53 @@ def limit_from_pattern(G: np.ndarray, y: np.ndarray, a: np.ndarray, D: np.ndarra
     return lam, Z, K @ lam
 
 
-def limit_direction(traj: Trajectory, index: int = -1) -> LimitDirection:
-    """The limit direction W* of GD on ``traj``'s pattern at checkpoint ``index`` (default: the last)."""
+def limit_with_kinks(G: np.ndarray, y: np.ndarray, a: np.ndarray, D: np.ndarray, kinks: list[tuple[int, int]],
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lambda, Z*, q, c): the hard-margin solution on the pattern D with the entries ``kinks`` held on the
+    kink, <w_k, x_i> = 0 (note section 5).  Their terms vanish from the margins, so their slope is set to 0
+    in the features A_i; the equality constraints are eliminated by projecting onto the complement of the
+    B_e = e_k x_i^T: the dual matrix is the Schur complement K - C Bg^+ C^T (C_ie = <A_i, B_e>, Bg = <B, B>),
+    and W* = sum_i lambda_i A_i - sum_e mu_e B_e with mu = Bg^+ C^T lambda.  c: (len(kinks),) the slope each
+    kink entry takes in W*'s stationarity, -mu_e / (lambda_i y_i a_k) (nan where lambda_i = 0): a KKT point of
+    the network needs it in the Clarke subdifferential [low, 1] (and mu_e = 0 where lambda_i = 0)."""
+    Dk = D.copy()
+    for k, i in kinks:
+        Dk[k, i] = 0.0
+    K = dual_matrix(G, y, a, Dk)
+    if not kinks:
+        lam = solve_nnqp(K)
+        return lam, lam[None, :] * y[None, :] * a[:, None] * Dk, K @ lam, np.zeros(0)
+    ks = np.array([k for k, _ in kinks])
+    iis = np.array([i for _, i in kinks])
+    C = (y[:, None] * a[ks][None, :] * Dk[ks, :].T) * G[:, iis]  # (n, E): <A_i, B_e>
+    Bg = (ks[:, None] == ks[None, :]) * G[np.ix_(iis, iis)]
+    Bp = np.linalg.pinv(Bg, hermitian=True)
+    Ks = K - C @ Bp @ C.T
+    lam = solve_nnqp(0.5 * (Ks + Ks.T))
+    mu = Bp @ (C.T @ lam)
+    Z = lam[None, :] * y[None, :] * a[:, None] * Dk
+    np.subtract.at(Z, (ks, iis), mu)
+    q = Ks @ lam
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = np.where(lam[iis] > 0, -mu / (lam[iis] * y[iis] * a[ks]), np.nan)
+    return lam, Z, q, c
+
+
+def _signed_agreement(Z: np.ndarray, G: np.ndarray, D: np.ndarray) -> np.ndarray:
+    """W*'s pre-activations signed in the direction D assumes (>= 0: agrees), normalized by the largest."""
+    Ps = Z @ G
+    scale = max(float(np.max(np.abs(Ps))), TINY)
+    return np.where(D == 1.0, Ps, -Ps) / scale
+
+
+def limit_direction(traj: Trajectory, index: int = -1, settle: int = 0) -> LimitDirection:
+    """The limit direction W* of GD on ``traj``'s pattern at checkpoint ``index`` (default: the last).
+
+    ``settle`` > 0: when W* disagrees with the run's pattern (GD will still change it), flip the most
+    disagreeing entry and solve again, up to ``settle`` rounds, until W* agrees with its own pattern: a KKT point of
+    the network's max-margin problem near the run's last pattern (``kkt_point``; ``settled`` counts the
+    rounds).  Such a point is what the run's region leads to, not a certified limit of GD (``certified``
+    stays False: whether GD reaches it is a measured question)."""
     cfg, data = traj.config, traj.data
     frozen_since = int(traj.last_change_flat.max()) if traj.last_change_flat.size else -1
     if cfg.activation not in ("relu", "leaky_relu"):
@@ -121,20 +169,56 @@ def limit_direction(traj: Trajectory, index: int = -1) -> LimitDirection:
     if traj.diverged or len(traj.times) == 0:
         return _empty("the run diverged", traj, frozen_since)
     T = int(traj.times[index])
-    P = traj.preact_flat[index]
-    D = slopes(P, cfg.activation, cfg.gamma)
+    D = slopes(traj.preact_flat[index], cfg.activation, cfg.gamma)
     a = np.asarray(cfg.second_layer, dtype=float)
     G, y = data.G, data.y
-    K = dual_matrix(G, y, a, D)
-    if np.any(np.diag(K) <= 0):
-        dead = np.flatnonzero(np.diag(K) <= 0).tolist()
-        return _empty(f"points {dead} have no active feature on the pattern at t = {T} (ReLU: every neuron "
-                      "is off on them): no margin can grow there", traj, frozen_since, D)
-    try:
-        lam, Z, q = limit_from_pattern(G, y, a, D)
-    except (SolverNotConverged, np.linalg.LinAlgError) as e:
-        return _empty(f"the dual could not be solved: {e}", traj, frozen_since, D)
     M, n = D.shape
+    tol = sum_bound(4 * M * n, 1.0)
+    low = 0.0 if cfg.activation == "relu" else float(cfg.gamma)
+    rounds = 0
+    first_disagreement = ""
+    flipped: set[tuple[int, int]] = set()
+    kinks: list[tuple[int, int]] = []  # entries that disagree with either slope: held on the kink (note §5)
+    clarke = 0.0
+    while True:
+        Dk = D.copy()
+        for k, i in kinks:
+            Dk[k, i] = 0.0
+        if np.any(np.diag(dual_matrix(G, y, a, Dk)) <= 0):
+            dead = np.flatnonzero(np.diag(dual_matrix(G, y, a, Dk)) <= 0).tolist()
+            return _empty(f"points {dead} have no active feature on the pattern at t = {T}"
+                          f"{f' after {rounds} settling rounds' if rounds else ''} (ReLU: every neuron is off on "
+                          "them): no margin can grow there", traj, frozen_since, D)
+        try:
+            lam, Z, q, c = limit_with_kinks(G, y, a, D, kinks)
+        except (SolverNotConverged, np.linalg.LinAlgError) as e:
+            return _empty(f"the dual could not be solved: {e}", traj, frozen_since, D)
+        signed = _signed_agreement(Z, G, D)
+        for k, i in kinks:
+            signed[k, i] = np.inf
+        agreement = float(signed.min())
+        # a kink entry's slope must lie in the Clarke subdifferential [low, 1] (mu = 0 where lambda_i = 0)
+        clarke = float(np.max(np.where(np.isnan(c), 0.0, np.maximum(low - c, c - 1.0)), initial=0.0))
+        if agreement < -tol and not first_disagreement:
+            k, i = np.unravel_index(int(np.argmin(signed)), signed.shape)
+            first_disagreement = (f"W*'s own pattern disagrees with D at neuron {int(k)}, point {int(i)} "
+                                  f"(normalized pre-activation {agreement:+.3g})")
+        if (agreement >= -tol and clarke <= tol) or rounds >= settle:
+            break
+        rounds += 1
+        if agreement < -tol:
+            k, i = (int(v) for v in np.unravel_index(int(np.argmin(signed)), signed.shape))  # the worst entry
+            if (k, i) in flipped:
+                kinks.append((k, i))  # it disagrees with either slope: hold it on the kink
+            else:
+                flipped.add((k, i))
+                D = D.copy()
+                D[k, i] = low if D[k, i] == 1.0 else 1.0
+        else:  # release the kink entry whose slope left [low, 1] to the slope it points to
+            e = int(np.nanargmax(np.maximum(low - c, c - 1.0)))
+            k, i = kinks.pop(e)
+            D = D.copy()
+            D[k, i] = 1.0 if c[e] > 1.0 else low
     Kw = Z @ G @ Z.T
     Kw = 0.5 * (Kw + Kw.T)
     fro2, spec2 = fro2_spec2(Kw, cfg.widths)
@@ -145,24 +229,21 @@ def limit_direction(traj: Trajectory, index: int = -1) -> LimitDirection:
     inner = np.einsum("tki,ki->t", traj.preact_flat, Z)
     cos = inner / np.sqrt(np.maximum(traj.fro2[:, 2], TINY) * max(norm2, TINY))
     angle = np.arccos(np.clip(cos, -1.0, 1.0))
-    # pattern agreement of W* (normalized by the largest |pre-activation|)
-    Ps = Z @ G
-    scale = max(float(np.max(np.abs(Ps))), TINY)
-    tol = sum_bound(4 * M * n, 1.0)
-    low = 0.0 if cfg.activation == "relu" else float(cfg.gamma)
-    signed = np.where(D == 1.0, Ps, -Ps) / scale  # >= 0 where W* has the sign D assumes
-    agreement = float(signed.min())
     qscale = max(float(np.max(np.abs(q))), 1.0)
-    kkt = {"feasibility": float(max(0.0, 1.0 - q.min())),
+    kkt = {"feasibility": float(max(0.0, 1.0 - q.min())), "clarke": clarke,
            "complementarity": float(np.max(np.abs(lam * (q - 1.0)))) / qscale,
            "support": int((lam > 0).sum()), "low_slope": low}
     reasons = []
     if frozen_since >= T:
         reasons.append(f"an activation changed at step {frozen_since} >= T = {T}")
-    if agreement < -tol:
-        k, i = np.unravel_index(int(np.argmin(signed)), signed.shape)
-        reasons.append(f"W*'s own pattern disagrees with D at neuron {int(k)}, point {int(i)} "
-                       f"(normalized pre-activation {agreement:+.3g})")
+    is_kkt = agreement >= -tol and clarke <= tol
+    if first_disagreement:
+        if is_kkt:
+            tail = (f"; settled after {rounds} rounds to a KKT point of the network's max-margin problem"
+                    + (f" with {len(kinks)} entries on the kink" if kinks else ""))
+        else:
+            tail = f"; not settled in {rounds} rounds" if settle else ""
+        reasons.append(first_disagreement + tail)
     tol_kkt = sum_bound(4 * n, qscale)
     if kkt["feasibility"] > tol_kkt or kkt["complementarity"] > tol_kkt:
         reasons.append(f"the dual's KKT conditions fail: {kkt}")
@@ -170,7 +251,8 @@ def limit_direction(traj: Trajectory, index: int = -1) -> LimitDirection:
                           f"pattern frozen since step {frozen_since} < T = {T}; W* agrees with it",
                           frozen_since=frozen_since, pattern=D, lam=lam, Z=Z, stable_rank=sr, margins=q,
                           angle=angle, agreement=agreement, kkt=kkt, tol=tol,
-                          norm=math.sqrt(max(norm2, 0.0)))
+                          norm=math.sqrt(max(norm2, 0.0)), kkt_point=is_kkt, settled=rounds,
+                          kinks=tuple(kinks))
 
 
 def approach(traj: Trajectory, lim: LimitDirection) -> dict[str, float]:

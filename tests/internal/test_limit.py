@@ -124,3 +124,31 @@ def test_fvb_limit_is_the_programs_solution() -> None:
     assert lim.certified, lim.why
     sol = solve_program(tr.data.G, tr.data.y, 0.4, 3, 4)
     assert np.allclose(lim.lam, sol.lam, rtol=1e-12, atol=0)
+
+
+def test_settling_reaches_a_kkt_point_of_the_network_with_entries_on_the_kink() -> None:
+    """ReLU with p > 0 (seed 1 of the tests' fixed family): the run's pattern disagrees with its limit;
+    settling (flip the worst entry, hold one that disagrees with either slope on the kink) reaches a point
+    that is a KKT point of the network's own max-margin problem, checked here independently: margins of
+    the network >= 1 with equality on the support, pre-activations of the sign the pattern assumes, kink
+    entries at 0, and stationarity w_k = sum_i lambda_i y_i a_k c_ki x_i with every c in [0, 1]."""
+    tr = run("relu", None, steps=10**5, seed=1)
+    lim = limit_direction(tr, settle=50)
+    assert not lim.certified and lim.kkt_point and lim.kinks
+    G, y, a = tr.data.G, tr.data.y, tr.config.second_layer
+    P = lim.Z @ G
+    scale = np.abs(P).max()
+    kink = np.zeros(P.shape, dtype=bool)
+    for k, i in lim.kinks:
+        kink[k, i] = True
+    assert np.all(np.abs(P[kink]) <= 1e-9 * scale)
+    assert np.all(np.where(kink, True, np.where(lim.pattern == 1.0, P >= -1e-12 * scale, P <= 1e-12 * scale)))
+    q = y * (a @ np.maximum(P, 0.0))
+    assert np.all(q >= 1 - 1e-9) and np.allclose(q[lim.support], 1.0, atol=1e-9)
+    # stationarity with Clarke slopes: c = Z / (lambda y a) must be 1 on active, 0 on inactive, [0, 1] on kinks
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = lim.Z / (lim.lam[None, :] * y[None, :] * a[:, None])
+    on = lim.lam > 0
+    cc = c[:, on]
+    assert np.all((cc >= -1e-9) & (cc <= 1 + 1e-9))
+    assert np.allclose(cc[~kink[:, on]], lim.pattern[:, on][~kink[:, on]], atol=1e-9)

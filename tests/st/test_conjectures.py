@@ -223,6 +223,20 @@ def test_st2_st3_counterexample_recorded(record_check) -> None:
     assert res["ST-3"].margin < 0
 
 
+@pytest.mark.claim("ST-2")
+def test_st2_counterexample_at_the_limit(record_check) -> None:
+    """The pinned counterexample at its limit instead of a window maximum (which is about SR at sqrt(T)):
+    the run's last region leads to a KKT point of the max-margin problem whose stacked stable rank is still
+    above 2, so the conclusion survives; the number reported is the KKT point's, not 2.97."""
+    from invariants.st.limits import check_st2_at_limit
+
+    data, m, eta, sigma0 = _counterexample()
+    run = run_with_bias(data, m, eta=eta, sigma0=sigma0, steps=horizon(100_000), seed=3, num_checkpoints=40)
+    res = record_check(check_st2_at_limit(run.traj))
+    assert res.outcome == "failed" and 2.0 < res.measured < check_st2(run)[0].measured
+    assert res.implied["settled"] > 0 or res.implied["certified"] == 1.0
+
+
 # ---- ST-FIG ----------------------------------------------------------------------------------------------
 
 
