@@ -38,6 +38,7 @@ from .._internal.claim import ReportBudget, ReportJob, boundary_pairs, get, repo
 from .._internal.errors import StageError, UsageError
 from .._internal.fitting import fit_power, late_window
 from .._internal.jsonout import dumps
+from .._internal.limit import limit_direction
 from .._internal.plots import pyplot, save
 from .._internal.regimes import get_regime
 from .._internal.result import CheckResult
@@ -172,7 +173,19 @@ def trajectory_summary(name: str, tr: Trajectory) -> dict[str, Any]:
             "margin max/min end": float(tr.margins[-1].max() / tr.margins[-1].min()),
             "pattern frozen at": tr.pattern_frozen_at, "frozen-engine steps": tr.extra.get("frozen_steps", 0),
             "free entries": tr.extra.get("free_max", 0), "changes": int(tr.changes_flat.sum()),
-            "flips per step (last interval)": flips_per_step(tr)}
+            "flips per step (last interval)": flips_per_step(tr), **limit_summary(tr)}
+
+
+def limit_summary(tr: Trajectory) -> dict[str, Any]:
+    """The run at its limit direction (``invariants.limit_direction``, settling to a KKT point if the
+    run's own pattern is not yet final): stable ranks, GD's angle to it at T, and which kind of point it is."""
+    lim = limit_direction(tr, settle=500)
+    if not (lim.certified or lim.kkt_point):
+        return {"limit": "none: " + lim.why, "SR*(W+1)": math.nan, "SR*(W-1)": math.nan, "SR*(W)": math.nan,
+                "angle to W*(T)": math.nan}
+    kind = "certified" if lim.certified else f"KKT point ({lim.settled} rounds, {len(lim.kinks)} on the kink)"
+    return {"limit": kind, "SR*(W+1)": float(lim.stable_rank[0]), "SR*(W-1)": float(lim.stable_rank[1]),
+            "SR*(W)": float(lim.stable_rank[2]), "angle to W*(T)": float(lim.angle[-1])}
 
 
 def flips_per_step(tr: Trajectory) -> float:
@@ -304,6 +317,16 @@ def section_lines(done: list[tuple[ReportJob, dict[str, Any]]]) -> list[str]:
 
 # ---- assembling ----------------------------------------------------------------------------------
 
+def limits_table(summaries: list[dict[str, Any]]) -> list[str]:
+    """The runs at their limit direction: what GD converges to on the run's last pattern."""
+    md = ["| run | limit | SR*(W+1) | SR*(W-1) | SR*(W) | SR(W+1), SR(W-1) at T | angle(W(T), W*) |",
+          "|---|---|---|---|---|---|---|"]
+    for s in summaries:
+        md.append(f"| {s['name']} | {s['limit']} | {s['SR*(W+1)']:.6g} | {s['SR*(W-1)']:.6g} | {s['SR*(W)']:.6g} | "
+                  f"{s['SR(W+1) end']:.6g}, {s['SR(W-1) end']:.6g} | {s['angle to W*(T)']:.3g} |")
+    return md
+
+
 def runs_table(summaries: list[dict[str, Any]]) -> list[str]:
     md = ["| run | final loss | fitted alpha | thm alpha (c=1) | SR(W+1) | SR(W-1) | margin max/min | "
           "last pattern change | activation changes | flips per step (last interval) | frozen-pattern steps | "
@@ -347,6 +370,11 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
         md += ["## Power (the smallest planted near miss each check detects)", "", "```", *table(power_rows), "```",
                ""]
     md += ["## Long runs (default sweep)", "", *runs_table(summaries)]
+    md += ["", "### At the limit (``invariants.limit_direction``)", "",
+           "The direction GD converges to on each run's last activation pattern (certified: the pattern froze "
+           "and the limit agrees with it; else the KKT point of the network's max-margin problem that the "
+           "run's region leads to, with the entries it holds on the kink; none: no such point).", "",
+           *limits_table(summaries + [trajectory_summary(n, t) for n, t in paper_runs or []])]
     if paper:
         md += ["", "### The paper's own data (KCG section 6; outside Thm 4.1 / 4.3's regime)", "",
                "Measured, not asserted: no pattern freezes here; the free entries are those still switching "
