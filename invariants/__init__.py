@@ -13,11 +13,30 @@ Claims live in paper packages (``invariants.kcg``, ``invariants.fvb``, ``invaria
 machinery in ``invariants._internal``, workflows (hunts, corpus, report, CLI) in ``invariants.workflows``.
 """
 
-from ._internal.claim import CLAIMS, MEASURED_PARTS, CheckSpec, Claim, check, get, load_all, register
+from typing import Any
+
+from ._internal.claim import CLAIMS, MEASURED_PARTS, CheckSpec, Claim, get, load_all, register
+from ._internal.claim import check as _register_check
+from ._internal.judge import judge
 from ._internal.limit import LimitDirection, limit_direction
 from ._internal.regimes import Case, Regime, get_regime, register_regime
 from ._internal.result import CheckResult
 from ._internal.strategies import cases_for
+
+
+def check(*args: Any, **kwargs: Any) -> Any:
+    """Two uses, told apart by the first argument:
+
+    * ``check(traj, claims=None)`` -- judge a run (a :class:`sim.Trajectory`, simulated, recorded with
+      :class:`sim.Recorder` or loaded): a list of :class:`CheckResult`, one or more per claim that can judge
+      it, each saying which of the theorem's assumptions the run does not meet (:func:`judge`);
+    * ``@check("ID", ..., takes=..., hunt=...)`` -- register the decorated function as a check of claims.
+    """
+    if args and isinstance(args[0], str):
+        return _register_check(*args, **kwargs)
+    if not args:
+        raise TypeError("check(traj, claims=None) judges a run; @check('ID', ...) registers a check")
+    return judge(*args, **kwargs)
 
 
 def claims() -> dict[str, Claim]:
@@ -26,5 +45,5 @@ def claims() -> dict[str, Claim]:
 
 
 __all__ = ["CLAIMS", "MEASURED_PARTS", "Case", "CheckResult", "CheckSpec", "Claim", "LimitDirection", "Regime",
-           "cases_for", "check", "claims", "get", "get_regime", "limit_direction", "load_all", "register",
+           "cases_for", "check", "claims", "get", "get_regime", "judge", "limit_direction", "load_all", "register",
            "register_regime"]

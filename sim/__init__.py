@@ -16,12 +16,13 @@ from .data import (
     realize,
 )
 from .errors import ConfigError
+from .external import Recorder, from_weights
 from .init import Init, sample_init
 from .simulate import resolve, simulate
 from .trajectory import Trajectory
 
 __all__ = [
-    "ConfigError", "DataSpec", "Dataset", "Init", "SimConfig", "Trajectory", "equicorrelated_gram",
-    "gaussian_mixture", "iid_gaussian", "make_dataset", "nearly_orthogonal_gram", "orthogonal",
+    "ConfigError", "DataSpec", "Dataset", "Init", "Recorder", "SimConfig", "Trajectory", "equicorrelated_gram",
+    "from_weights", "gaussian_mixture", "iid_gaussian", "make_dataset", "nearly_orthogonal_gram", "orthogonal",
     "realize", "resolve", "sample_init", "simulate",
 ]

@@ -154,6 +154,28 @@ class Trajectory:
         Z = self.rho_flat[index] / self.data.norms2[None, :]
         return self.init.W0 + Z @ self.data.X
 
+    # ---- runs from outside, and saved runs ---------------------------------------------------------
+    @classmethod
+    def from_weights(cls, times: np.ndarray, W: np.ndarray, X: np.ndarray, y: np.ndarray,
+                     **kwargs: object) -> Trajectory:
+        """A trajectory from weights recorded by the user's own loop (:func:`sim.external.from_weights`)."""
+        from .external import from_weights
+
+        return from_weights(times, W, X, y, **kwargs)  # type: ignore[arg-type]
+
+    def save(self, path: str, overwrite: bool = False) -> object:
+        """Write the run as ``.npz`` + JSON metadata (never pickle; never overwrites): :func:`sim.storage.save`."""
+        from .storage import save
+
+        return save(self, path, overwrite)
+
+    @classmethod
+    def load(cls, path: str) -> Trajectory:
+        """Read a run written by :meth:`save`; a truncated or altered file is an error naming it."""
+        from .storage import load
+
+        return load(path)
+
     def summary_rows(self) -> list[dict[str, float]]:
         """One row per checkpoint: the figures the main command prints."""
         rows = []

@@ -38,12 +38,15 @@ class CheckSpec:
         ``dataset``, ``init`` (an initialization draw), ``sequence``, ``sweep`` (a figure sweep),
         ``solution`` (FVB's convex program), ``run`` (a wrapped run, e.g. ST's biased network).
     hunt: the check decides its claims in hunts, boundary walks and corpus replays (trajectory checks only).
+    every_step: the check reads the every-step activation-change records, so it cannot judge a trajectory
+        recorded at checkpoints only (``invariants.check`` then reports ``cannot_judge``).
     """
 
     fn: Callable[..., Any]
     claims: tuple[str, ...]
     takes: str
     hunt: bool
+    every_step: bool = False
 
     @property
     def name(self) -> str:
@@ -155,7 +158,7 @@ def register(claim: Claim) -> Claim:
     return claim
 
 
-def check(*claim_ids: str, takes: str = "trajectory", hunt: bool = False
+def check(*claim_ids: str, takes: str = "trajectory", hunt: bool = False, every_step: bool = False
           ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register the decorated function as a check of ``claim_ids``; returns the function unchanged.
 
@@ -169,7 +172,7 @@ def check(*claim_ids: str, takes: str = "trajectory", hunt: bool = False
     if hunt and takes != "trajectory":
         raise ValueError("only trajectory checks can decide hunts (hunt=True needs takes='trajectory')")
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
-        spec = CheckSpec(fn, tuple(claim_ids), takes, hunt)
+        spec = CheckSpec(fn, tuple(claim_ids), takes, hunt, every_step)
         for cid in claim_ids:
             specs = _CHECKS.setdefault(cid, [])
             if not any(s.fn is fn for s in specs):

@@ -234,6 +234,9 @@ def limit_direction(traj: Trajectory, index: int = -1, settle: int = 0) -> Limit
            "complementarity": float(np.max(np.abs(lam * (q - 1.0)))) / qscale,
            "support": int((lam > 0).sum()), "low_slope": low}
     reasons = []
+    if traj.extra.get("every_step") is False:
+        reasons.append("the run was recorded at checkpoints only: a change between checkpoints may be missed, so "
+                       "the pattern cannot be certified frozen")
     if frozen_since >= T:
         reasons.append(f"an activation changed at step {frozen_since} >= T = {T}")
     is_kkt = agreement >= -tol and clarke <= tol

@@ -165,7 +165,7 @@ register(Claim(
             "checkpoint at or after it."))
 
 
-@check("KCG-5.7", hunt=True)
+@check("KCG-5.7", hunt=True, every_step=True)
 def check_equal_increments(traj: Trajectory) -> CheckResult:
     """KCG Lemma 5.7 / D.1: after the pattern froze into j y_i, the increments of rho_bar_{y_i,r,i} and of
     rho_und_{-y_i,r,i} since T do not depend on r, and the first is the second's magnitude over gamma.

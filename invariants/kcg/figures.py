@@ -326,7 +326,7 @@ def switches_per_decade(traj: Trajectory) -> list[tuple[int, int]]:
         k += 1
 
 
-@check("KCG-OQ2", hunt=True)
+@check("KCG-OQ2", hunt=True, every_step=True)
 def check_activation_switching(traj: Trajectory, quiet_decades: float = 1.0) -> CheckResult:
     """KCG §7 (open question): do ReLU neurons switch activation infinitely often?
 

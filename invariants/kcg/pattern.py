@@ -162,7 +162,7 @@ register(Claim(
             "gamma >= 0.2)."))
 
 
-@check("KCG-5.6", hunt=True)
+@check("KCG-5.6", hunt=True, every_step=True)
 def check_leaky_pattern_freeze(traj: Trajectory, C_declared: float = C_FREEZE) -> CheckResult:
     """KCG Lemma 5.6 / B.5: after T = C eta^{-1} n m R_min^{-2}, sign(<w_{j,r}, x_i>) = j y_i for good.
 
@@ -190,7 +190,7 @@ register(Claim(
             "differs only on the null event P = 0.  'Every step' is read from the exact change counter."))
 
 
-@check("KCG-5.8", hunt=True)
+@check("KCG-5.8", hunt=True, every_step=True)
 def check_relu_class_neurons_stay_active(traj: Trajectory) -> CheckResult:
     """KCG Lemma 5.8: a neuron of class y_i active on x_i at init is active on x_i at every step (ReLU).
 
@@ -264,7 +264,7 @@ def _f2_masks(traj: Trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dead, own & ~dead, ~own & ~dead
 
 
-@check("KCG-F2", hunt=True)
+@check("KCG-F2", hunt=True, every_step=True)
 def check_orthogonal_relu_pattern(traj: Trajectory, C_declared: float = C_SWITCH_OFF,
                                   slope_rtol: float = F2_SLOPE_RTOL,
                                   window_frac: float = F2_WINDOW_FRAC) -> list[CheckResult]:

@@ -4,6 +4,7 @@
     python -m invariants hunt --claim KCG-5.8 --axis near-orthogonality --gram ones [--save]
     python -m invariants boundary --claim KCG-5.6 --axis "step size"
     python -m invariants replay tests/corpus/*.json
+    python -m invariants check run.npz [--claim ID] [--json PATH]   judge a saved run (yours or simulated)
     python -m invariants power [--claim ID] [--json PATH]   the smallest planted deviation each check detects
     python -m invariants claims [ID]                    the registry; one claim in full with path:line
 
@@ -174,6 +175,40 @@ def cmd_boundary(a: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check(a: argparse.Namespace) -> int:
+    """Judge a saved run: the claims table, then one line per result; exit 1 if a claim failed on a run that
+    meets that theorem's assumptions (a failure outside them is reported, not an error)."""
+    from sim import Trajectory
+
+    from .._internal.jsonout import dumps
+    from .._internal.judge import judge, verdict_table
+
+    if a.json:
+        parent = Path(a.json).resolve().parent
+        if not parent.is_dir():
+            from .._internal.errors import UsageError
+
+            raise UsageError(f"--json {a.json}: the directory {parent} does not exist")
+    traj = Trajectory.load(a.run)
+    results = judge(traj, a.claim)
+    rows = [r.to_json() | {"test": str(a.run)} for r in results]
+    agg, lines = verdict_table(results, str(a.run))
+    c = traj.config
+    print(f"{a.run}: network {c.network}, {c.activation}" + (f" gamma={c.gamma}" if c.gamma is not None else "")
+          + f", n={c.n}, d={c.d}, m={c.m}, {len(traj.times)} checkpoints up to t={int(traj.times[-1])}, "
+          f"engine {traj.engine}" + ("" if traj.extra.get("every_step", True) else ", checkpoints only"))
+    for line in lines:
+        print(line)
+    print()
+    for r in results:
+        print(f"{r.claim:<18} {r.outcome:<12} {r.margin:+10.4g}  {r.note}")
+    if a.json:
+        Path(a.json).write_text(dumps({"run": str(a.run), "claims": agg, "results": rows}))
+        print(f"written to {a.json}")
+    inside_failed = [r for r in results if r.outcome == "failed" and not r.config.get("assumptions_unmet")]
+    return EXIT_FOUND if inside_failed else EXIT_OK
+
+
 def cmd_power(a: argparse.Namespace) -> int:
     from .power import main_power
 
@@ -195,7 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ap = argparse.ArgumentParser(prog="python -m invariants", description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{report,hunt,boundary,replay,power,claims}")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{report,hunt,boundary,replay,check,power,claims}")
     r = sub.add_parser("report", help="the theory report (main job)", formatter_class=HelpFormatter,
                        description="Run the property tests, the long default sweep, the boundary walks and the "
                        "papers' figure reruns; write report.md, report.json, margins.json and the plots into "
@@ -246,6 +281,17 @@ def build_parser() -> argparse.ArgumentParser:
                        "every verdict reproduced; 1: one differs; 2: a file could not be replayed.")
     p.add_argument("files", nargs="+", help="corpus JSON files (tests/corpus/*.json)")
     p.set_defaults(fn=cmd_replay)
+    k = sub.add_parser("check", help="judge a saved run (Trajectory.save) by every claim that can",
+                       formatter_class=HelpFormatter,
+                       description="Load a run saved with Trajectory.save (from simulate or from your own loop via "
+                       "sim.Recorder) and print the claims table for it. Each result says which of the theorem's "
+                       "assumptions the run does not meet. Exit 0: no claim failed on a run inside its "
+                       "assumptions; 1: one did; 2: a bad file or claim ID.")
+    k.add_argument("run", help="a .npz file written by Trajectory.save")
+    k.add_argument("--claim", action="append", default=None, metavar="ID",
+                   help="judge only this claim (ID or prefix; repeatable)")
+    k.add_argument("--json", default=None, metavar="PATH", help="write the claims and every result to PATH")
+    k.set_defaults(fn=cmd_check)
     w = sub.add_parser("power", help="the smallest planted deviation each check detects",
                        formatter_class=HelpFormatter,
                        description="Plant near misses of size eps (a limit offset, an exponent off by eps, a "

@@ -21,7 +21,9 @@ import numpy as np
 from sim import ConfigError, Dataset, SimConfig
 
 FORMAT = "nearorth-corpus/1"
-CORPUS_DIR = Path(__file__).resolve().parents[2] / "tests" / "corpus"
+_ROOT = Path(__file__).resolve().parents[2]
+# the repository's corpus in a checkout; ./corpus in the working directory for an installed package
+CORPUS_DIR = _ROOT / "tests" / "corpus" if (_ROOT / "pyproject.toml").exists() else Path.cwd() / "corpus"
 OUTCOMES = ("held", "failed", "too_short", "cannot_judge", "diverged")
 
 # field -> (type(s), required)

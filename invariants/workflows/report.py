@@ -85,12 +85,16 @@ def run_property_tests(out: Path, workers: str = "auto", extra: list[str] | None
     0 or 1 (tests failed: the claim table says which) is a result; any other exit (a usage error such as
     an unknown Hypothesis profile, a collection error, no tests) is a :class:`StageError` carrying pytest's
     own message."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "tests").is_dir():
+        raise UsageError("the property tests live in the repository's tests/, which this install does not have: "
+                         "run the report from a checkout, or pass --no-tests")
     path = out / "margins.json"
     cmd = [sys.executable, "-m", "pytest", "-m", "not falsify", "-q", "-n", workers, "--no-margins-table",
            f"--margins-json={path}", "-p", "no:cacheprovider", *(extra or [])]
     env = dict(os.environ, HYPOTHESIS_PROFILE=os.environ.get("HYPOTHESIS_PROFILE", "ci"))
     sys.stderr.write("running the property tests: " + " ".join(cmd[2:]) + "\n")
-    proc = subprocess.Popen(cmd, cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         output, _ = proc.communicate()
