@@ -16,8 +16,8 @@ from .data import (
     realize,
 )
 from .errors import ConfigError
-from .external import Recorder, from_weights
 from .init import Init, sample_init
+from .recorder import Recorder, from_weights
 from .simulate import resolve, simulate
 from .trajectory import Trajectory
 

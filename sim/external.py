@@ -1,8 +1,8 @@
 """Trajectories from outside the simulator: a user's own training loop, judged by the same checks.
 
-* :func:`from_weights` builds a :class:`~sim.trajectory.Trajectory` from weights recorded at some steps
+* :func:`build` makes a :class:`~sim.trajectory.Trajectory` from weights recorded at some steps
   (``Trajectory.from_weights`` calls it);
-* :class:`Recorder` is called by the user's loop (``rec.step(t, W)``) at every step or only at
+* :class:`~sim.recorder.Recorder` is called by the user's loop (``rec.step(t, W)``) at every step or only at
   checkpoints; it counts activation changes itself when it sees every step and keeps the weights only at
   log-spaced checkpoints (or the ones asked for), so a long run costs little memory.
 
@@ -18,17 +18,16 @@ not met).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .config import NETWORKS, SimConfig
 from .data import Dataset
-from .errors import ConfigError, require
+from .errors import require
 from .gram import fro2_spec2
 from .init import Init
-from .trajectory import Trajectory
 
 STEP_RULES = ("gd", "sgd", "momentum", "schedule", "other")
 
@@ -55,12 +54,12 @@ def _slope_pattern(P: np.ndarray) -> np.ndarray:
     return P >= 0  # the papers' sigma'(0) = 1
 
 
-def from_weights(times: Sequence[int] | np.ndarray, W: np.ndarray, X: np.ndarray, y: np.ndarray, *,
+def build(cls: Any, times: Sequence[int] | np.ndarray, W: np.ndarray, X: np.ndarray, y: np.ndarray, *,
                  network: str = "kcg", activation: str = "relu", gamma: float | None = None,
                  eta: float = 0.1, sigma0: float | None = None, loss: str = "logistic", m1: int | None = None,
                  step_rule: str = "gd", changes: tuple[np.ndarray, np.ndarray] | None = None,
-                 every_step: bool | None = None, n_changes: np.ndarray | None = None) -> Trajectory:
-    """A Trajectory from recorded weights.
+                 every_step: bool | None = None, n_changes: np.ndarray | None = None) -> Any:
+    """A trajectory of class ``cls`` (``Trajectory``) from recorded weights (``Trajectory.from_weights``).
 
     times: (T,) strictly increasing integer steps starting at 0 (W(0) is the initialization).
     W: (T, 2, m, d) for KCG's network (j = +1 first), or (T, M, d) (KCG: M = 2m, the positive half first;
@@ -140,103 +139,10 @@ def from_weights(times: Sequence[int] | np.ndarray, W: np.ndarray, X: np.ndarray
     if not every_step:
         extra["note"] = ("activation changes counted between checkpoints only (a lower bound): claims about "
                          "every step cannot judge this trajectory")
-    return Trajectory(config=cfg, data=data, init=Init.from_weights(Wf[0], data), engine="external", times=t,
+    return cls(config=cfg, data=data, init=Init.from_weights(Wf[0], data), engine="external", times=t,
                       loss=per.mean(axis=1), margins=margins, lprime=lprime, rho_flat=rho, preact_flat=P,
                       norms2_flat=np.sum(Wf**2, axis=2), fro2=np.array([a for a, _ in f2s]),
                       spec2=np.array([b for _, b in f2s]), changes_flat=ch, last_change_flat=lc,
                       n_changes=n_changes, diverged_at=None, extra=extra)
 
 
-def log_grid_keep(t: int, per_decade: int = 12) -> int:
-    """The index of t's log-spaced bin (steps 0..10 each their own; then ``per_decade`` bins per decade)."""
-    if t <= 10:
-        return t
-    return 10 + math.floor(per_decade * (math.log10(t) - 1.0))
-
-
-class Recorder:
-    """Record a run from the user's own training loop, then judge it.
-
-        rec = Recorder(X, y, network="kcg", activation="leaky_relu", gamma=0.1, eta=0.1)
-        for t in range(steps + 1):
-            rec.step(t, W)          # W as (2, m, d) or (M, d), a numpy array or a torch tensor
-            ... one optimizer step ...
-        traj = rec.trajectory()
-
-    Called at every step (t = 0, 1, 2, ...), it counts every activation change exactly and keeps W at
-    log-spaced checkpoints (about ``per_decade`` per decade, plus the last step), or at ``checkpoints`` when
-    given; called only at checkpoints, the trajectory says so (``extra["every_step"]`` False) and the
-    claims about every step report that they cannot judge it.
-    """
-
-    def __init__(self, X: np.ndarray, y: np.ndarray, *, network: str = "kcg", activation: str = "relu",
-                 gamma: float | None = None, eta: float = 0.1, sigma0: float | None = None,
-                 loss: str = "logistic", m1: int | None = None, step_rule: str = "gd",
-                 checkpoints: Sequence[int] | None = None, per_decade: int = 12) -> None:
-        self.X = np.asarray(X, dtype=np.float64)
-        self.y = np.asarray(y, dtype=np.float64)
-        Dataset.from_X(self.X, self.y)  # validates X and y now, naming them
-        self.kw = dict(network=network, activation=activation, gamma=gamma, eta=eta, sigma0=sigma0, loss=loss,
-                       m1=m1, step_rule=step_rule)
-        require(network in NETWORKS, "network", f"one of {NETWORKS}", network)
-        require(step_rule in STEP_RULES, "step_rule", f"one of {STEP_RULES}", step_rule)
-        self.wanted = None if checkpoints is None else {int(c) for c in checkpoints}
-        self.per_decade = per_decade
-        self.times: list[int] = []
-        self.weights: list[np.ndarray] = []
-        self.last_t: int | None = None
-        self.last_W: np.ndarray | None = None
-        self.every_step = True
-        self.pattern: np.ndarray | None = None
-        self.changes: np.ndarray | None = None
-        self.last_change: np.ndarray | None = None
-        self.total = 0  # activation changes seen so far
-        self.totals: list[int] = []  # at the kept checkpoints
-
-    def step(self, t: int, W: object) -> None:
-        """Record the weights W(t) (numpy array or torch tensor, (2, m, d) or (M, d))."""
-        require(isinstance(t, int | np.integer) and not isinstance(t, bool) and t >= 0, "t", "an integer >= 0", t)
-        if hasattr(W, "detach"):  # a torch tensor: no torch import needed here
-            W = W.detach().cpu().double().numpy()  # type: ignore[union-attr]
-        Wf = _flat_weights(np.asarray(W, dtype=np.float64)[None], str(self.kw["network"]), "W")[0]
-        require(Wf.shape[1] == self.X.shape[1], "W", f"with d = {self.X.shape[1]} columns", Wf.shape)
-        require(bool(np.all(np.isfinite(Wf))), "W", f"finite at step {t}", "non-finite entries")
-        if self.last_t is None:
-            require(t == 0, "t", "0 at the first call (W(0) is the initialization)", t)
-        else:
-            require(t > self.last_t, "t", f"increasing (the last step recorded was {self.last_t})", t)
-            require(Wf.shape == self.last_W.shape, "W", f"of the same shape at every step {self.last_W.shape}",
-                    Wf.shape)
-            if t != self.last_t + 1:
-                self.every_step = False
-        pat = Wf @ self.X.T >= 0
-        if self.pattern is None:
-            self.changes = np.zeros(pat.shape, dtype=np.int64)
-            self.last_change = np.full(pat.shape, -1, dtype=np.int64)
-        else:
-            flip = pat != self.pattern
-            self.changes += flip
-            self.last_change[flip] = t
-            self.total += int(flip.sum())
-        self.pattern = pat
-        keep = (t in self.wanted) if self.wanted is not None else (
-            not self.times or log_grid_keep(t, self.per_decade) != log_grid_keep(self.times[-1], self.per_decade))
-        if keep:
-            self.times.append(int(t))
-            self.weights.append(Wf.copy())
-            self.totals.append(self.total)
-        self.last_t, self.last_W = int(t), Wf.copy()
-
-    def trajectory(self) -> Trajectory:
-        """The recorded run as a :class:`Trajectory` (the last step is always a checkpoint)."""
-        if self.last_t is None:
-            raise ConfigError("Recorder: no step recorded (call rec.step(t, W) from the training loop)")
-        times, weights, totals = list(self.times), list(self.weights), list(self.totals)
-        if times[-1] != self.last_t:
-            times.append(self.last_t)
-            weights.append(self.last_W)
-            totals.append(self.total)
-        every = self.every_step
-        return from_weights(np.array(times, dtype=np.int64), np.stack(weights), self.X, self.y,
-                            changes=(self.changes, self.last_change) if every else None, every_step=every,
-                            n_changes=np.array(totals) if every else None, **self.kw)  # type: ignore[arg-type]

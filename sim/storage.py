@@ -86,10 +86,9 @@ def save(traj: Any, path: str | Path, overwrite: bool = False) -> Path:
     return path
 
 
-def load(path: str | Path) -> Any:
-    """Read a file written by :func:`save`; every problem is a :class:`TrajectoryFileError` naming it."""
-    from .trajectory import Trajectory
-
+def load(cls: Any, path: str | Path) -> Any:
+    """Read a file written by :func:`save` as a ``cls`` (``Trajectory``); every problem is a
+    :class:`TrajectoryFileError` naming the file."""
     path = Path(path)
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -124,6 +123,6 @@ def load(path: str | Path) -> Any:
     for k in ARRAYS:
         if files[k].shape[:1] != (T,) and k not in ("changes_flat", "last_change_flat"):
             raise TrajectoryFileError(f"{path}: array {k!r} has {files[k].shape[0]} checkpoints, times has {T}")
-    return Trajectory(config=cfg, data=data, init=init, engine=str(meta["engine"]),
+    return cls(config=cfg, data=data, init=init, engine=str(meta["engine"]),
                       **{k: files[k] for k in ARRAYS}, n_changes=files.get("n_changes"),
                       diverged_at=meta.get("diverged_at"), extra=_unjson(meta.get("extra", {})))

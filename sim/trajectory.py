@@ -158,10 +158,10 @@ class Trajectory:
     @classmethod
     def from_weights(cls, times: np.ndarray, W: np.ndarray, X: np.ndarray, y: np.ndarray,
                      **kwargs: object) -> Trajectory:
-        """A trajectory from weights recorded by the user's own loop (:func:`sim.external.from_weights`)."""
-        from .external import from_weights
+        """A trajectory from weights recorded by the user's own loop (arguments: :func:`sim.external.build`)."""
+        from .external import build
 
-        return from_weights(times, W, X, y, **kwargs)  # type: ignore[arg-type]
+        return build(cls, times, W, X, y, **kwargs)  # type: ignore[arg-type]
 
     def save(self, path: str, overwrite: bool = False) -> object:
         """Write the run as ``.npz`` + JSON metadata (never pickle; never overwrites): :func:`sim.storage.save`."""
@@ -174,7 +174,7 @@ class Trajectory:
         """Read a run written by :meth:`save`; a truncated or altered file is an error naming it."""
         from .storage import load
 
-        return load(path)
+        return load(cls, path)
 
     def summary_rows(self) -> list[dict[str, float]]:
         """One row per checkpoint: the figures the main command prints."""
