@@ -72,7 +72,8 @@ def format_table(agg: dict[str, dict[str, Any]], detects: dict[str, str] | None 
     """The margins table; with ``detects`` (result ID -> the smallest planted deviation its check detects,
     from ``python -m invariants power``) a "detects" column beside the worst margin."""
     col = detects is not None
-    head = (f"{'claim':<26} {'kind':<16} {'verdict':<10} {'tried':>5} {'held':>5} {'worst margin':>13}  "
+    vw = max([10] + [len(str(a["verdict"])) for a in agg.values()])
+    head = (f"{'claim':<26} {'kind':<16} {'verdict':<{vw}} {'tried':>5} {'held':>5} {'worst margin':>13}  "
             + (f"{'detects':>9}  " if col else "") + "implied constants / worst at")
     lines = [head, "-" * len(head)]
     for cid in sorted(agg):
@@ -83,7 +84,7 @@ def format_table(agg: dict[str, dict[str, Any]], detects: dict[str, str] | None 
         w = a["worst"] or {}
         where = ",".join(f"{k}={v}" for k, v in (w.get("where") or {}).items())
         det = f"{(detects or {}).get(cid, '-'):>9}  " if col else ""
-        lines.append(f"{cid:<26} {a['kind']:<16} {a['verdict']:<10} {a['tried']:>5} {a['held']:>5} "
+        lines.append(f"{cid:<26} {a['kind']:<16} {a['verdict']:<{vw}} {a['tried']:>5} {a['held']:>5} "
                      f"{a['worst_margin']:>+13.4g}  {det}{imp}{' | ' if imp and where else ''}"
                      f"{'at ' + where if where else ''}")
     return lines
