@@ -68,7 +68,36 @@ def _annotate(r: CheckResult, missing: list[str]) -> CheckResult:
     return dataclasses.replace(r, config=config, note=note)
 
 
-def judge(traj: Trajectory, claims: Iterable[str] | None = None) -> list[CheckResult]:
+class Results(list):
+    """The results of :func:`judge`: a list of :class:`CheckResult` that shows as a table in a notebook
+    (``_repr_html_``) and exports plain records (``to_records``) or, when pandas is installed, a DataFrame
+    (``to_frame``; pandas is not a dependency)."""
+
+    COLUMNS = ("claim", "outcome", "margin", "measured", "bound", "note")
+
+    def to_records(self) -> list[dict[str, Any]]:
+        return [{k: getattr(r, k) for k in self.COLUMNS} | {"where": r.where, "implied": r.implied} for r in self]
+
+    def to_frame(self) -> Any:
+        try:
+            import pandas as pd
+        except ImportError as e:  # pragma: no cover - pandas is optional
+            raise ImportError("Results.to_frame needs pandas (pip install pandas); to_records() does not") from e
+        return pd.DataFrame(self.to_records())
+
+    def _repr_html_(self) -> str:
+        import html
+
+        def cell(v: Any) -> str:
+            return html.escape(f"{v:+.4g}" if isinstance(v, float) else str(v))
+
+        head = "".join(f"<th>{c}</th>" for c in self.COLUMNS)
+        rows = "".join("<tr>" + "".join(f"<td>{cell(getattr(r, c))}</td>" for c in self.COLUMNS) + "</tr>"
+                       for r in self)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def judge(traj: Trajectory, claims: Iterable[str] | None = None) -> Results:
     """Every result of every claim that can judge ``traj`` (or of ``claims``: IDs or prefixes)."""
     registry = load_all()
     if claims is not None:
@@ -80,7 +109,7 @@ def judge(traj: Trajectory, claims: Iterable[str] | None = None) -> list[CheckRe
     else:
         pool = dict(registry)
     every = traj.extra.get("every_step", True) is not False
-    out: list[CheckResult] = []
+    out = Results()
     for cid in sorted(pool):
         c = pool[cid]
         if not applies(c, traj):

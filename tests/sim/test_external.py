@@ -187,3 +187,11 @@ def test_a_damaged_file_is_an_error_naming_it(tmp_path: Path, damage: str) -> No
     assert str(p) in str(e.value)
     if damage == "tamper":
         assert "checksum" in str(e.value)
+
+
+def test_results_show_as_a_table_in_a_notebook() -> None:
+    res = check(simulate(CFGS["leaky"]), claims=["KCG-MRG"])
+    html = res._repr_html_()
+    assert html.startswith("<table>") and html.count("<tr>") == len(res) + 1 and "KCG-MRG:ratio" in html
+    recs = res.to_records()
+    assert [r["claim"] for r in recs] == [r.claim for r in res] and isinstance(res, list)
