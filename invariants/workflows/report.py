@@ -228,47 +228,39 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
     def keep(fig: Any, name: str) -> None:
         files.append(save(fig, out, name))
 
+    from .. import plots as P
+
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     for name, tr in runs:
-        t = tr.times[1:]
-        if tr.config.activation == "leaky_relu":  # Thm 4.1: SR - 1 = O(1 / log t): plot SR - 1 on a log axis
-            axes[0].semilogy(np.log(t), tr.stable_rank[1:, 0] - 1, label=f"{name}: W+1")
-            axes[0].semilogy(np.log(t), tr.stable_rank[1:, 1] - 1, "--", label=f"{name}: W-1")
-        else:
-            axes[1].plot(np.log(t), tr.stable_rank[1:, 0], label=f"{name}: W+1")
-            axes[1].plot(np.log(t), tr.stable_rank[1:, 1], "--", label=f"{name}: W-1")
+        P.stable_rank(tr, axes[0] if tr.config.activation == "leaky_relu" else axes[1], label=name)
     lt = np.linspace(1, np.log(max(tr.times[-1] for _, tr in runs)), 50)
     axes[0].semilogy(lt, 1 / lt, "k:", label="1 / log t (the theorem's rate)")
     axes[0].set_title("leaky ReLU: StableRank(W_j) - 1 (Thm 4.1: O(1/log t))")
-    axes[0].set_ylabel("stable rank - 1")
     axes[1].set_title("ReLU: StableRank(W_j) stays bounded (Thm 4.3)")
-    axes[1].set_ylabel("stable rank")
     for ax in axes:
-        ax.set_xlabel("log t")
         ax.legend(fontsize=7)
     keep(fig, "stable_rank.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, tr in runs:
-        w = late_window(tr.times) & (tr.times > 0)
-        _, alpha = fit_power(tr.times[w], tr.loss[w])
-        thm = trajectory_summary(name, tr)["theorem alpha (c=1)"]
-        ax.loglog(tr.times[1:], tr.loss[1:], label=f"{name}: fit alpha={alpha:.3f}, thm >= {thm:.3f}")
-    ax.set_xlabel("t")
-    ax.set_ylabel("training loss")
+        P.loss(tr, ax, label=name, theorem_alpha=trajectory_summary(name, tr)["theorem alpha (c=1)"])
     ax.set_title("loss O(t^-alpha): fitted late-window slope vs the theorem's rate")
     ax.legend(fontsize=7)
     keep(fig, "loss_rate.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for name, tr in runs:
-        ok = tr.margins.min(axis=1) > 0
-        ax.semilogx(tr.times[ok], tr.margins[ok].max(axis=1) / tr.margins[ok].min(axis=1), label=name)
-    ax.set_xlabel("t")
-    ax.set_ylabel("max_i / min_i margin")
+        P.margin_spread(tr, ax, label=name)
     ax.set_title("margin spread (KCG-MRG: -> 1 for leaky ReLU)")
     ax.legend(fontsize=7)
     keep(fig, "margin_spread.png")
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    for name, tr in runs:
+        P.limit_angle(tr, ax, label=name)
+    ax.set_title("GD's angle to its limit direction W* (Soudry et al.: O(1/log t))")
+    ax.legend(fontsize=7)
+    keep(fig, "limit_angle.png")
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for (g, marker, shift) in zip(sorted({r["gamma"] for r in freeze}), "os^v", (0.9, 1.0, 1.1, 1.2), strict=False):
