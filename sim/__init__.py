@@ -4,6 +4,7 @@
 mathematics of the span engine, and the module docstrings for the papers' formulas as encoded.
 """
 
+from . import _threads  # noqa: F401  (first: one BLAS thread before numpy is imported; see the module)
 from .config import DataSpec, SimConfig
 from .data import (
     Dataset,

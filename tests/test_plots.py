@@ -6,10 +6,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from invariants import check, plots  # noqa: E402
-from invariants.kcg.regime import Placement, build_case  # noqa: E402
+from invariants import check, plots
+from invariants.kcg.regime import Placement, build_case
 
 
 def test_every_plot_draws_on_the_axes_it_is_given() -> None:

@@ -19,16 +19,12 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import shlex
 import sys
 import traceback
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # small matrices: BLAS threads only contend
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL, EXIT_TOO_SHORT, EXIT_DIVERGED = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130

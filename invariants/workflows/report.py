@@ -241,26 +241,22 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
         ax.legend(fontsize=7)
     keep(fig, "stable_rank.png")
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for name, tr in runs:
-        P.loss(tr, ax, label=name, theorem_alpha=trajectory_summary(name, tr)["theorem alpha (c=1)"])
-    ax.set_title("loss O(t^-alpha): fitted late-window slope vs the theorem's rate")
-    ax.legend(fontsize=7)
-    keep(fig, "loss_rate.png")
+    def alpha_th(name: str, tr: Trajectory) -> float:
+        return trajectory_summary(name, tr)["theorem alpha (c=1)"]
 
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for name, tr in runs:
-        P.margin_spread(tr, ax, label=name)
-    ax.set_title("margin spread (KCG-MRG: -> 1 for leaky ReLU)")
-    ax.legend(fontsize=7)
-    keep(fig, "margin_spread.png")
-
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    for name, tr in runs:
-        P.limit_angle(tr, ax, label=name)
-    ax.set_title("GD's angle to its limit direction W* (Soudry et al.: O(1/log t))")
-    ax.legend(fontsize=7)
-    keep(fig, "limit_angle.png")
+    per_run = (("loss_rate.png", "loss O(t^-alpha): fitted late-window slope vs the theorem's rate",
+                lambda tr, ax, name: P.loss(tr, ax, label=name, theorem_alpha=alpha_th(name, tr))),
+               ("margin_spread.png", "margin spread (KCG-MRG: -> 1 for leaky ReLU)",
+                lambda tr, ax, name: P.margin_spread(tr, ax, label=name)),
+               ("limit_angle.png", "GD's angle to its limit direction W* (Soudry et al.: O(1/log t))",
+                lambda tr, ax, name: P.limit_angle(tr, ax, label=name)))
+    for fname, title, draw in per_run:
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
+        for name, tr in runs:
+            draw(tr, ax, name)
+        ax.set_title(title)
+        ax.legend(fontsize=7)
+        keep(fig, fname)
 
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for (g, marker, shift) in zip(sorted({r["gamma"] for r in freeze}), "os^v", (0.9, 1.0, 1.1, 1.2), strict=False):

@@ -61,9 +61,16 @@ def test_the_torch_example_runs_and_prints_its_table(tmp_path: Path) -> None:
 def test_a_non_editable_install_works_outside_the_repository(tmp_path: Path, saved_run: Path) -> None:
     """pip install (no deps: the venv has them) into a target directory; from another directory the console
     script and check on a saved run work, and the pytest plugin loads from its entry point."""
+    import shutil
+
+    src = tmp_path / "src"  # a copy: building in place would leave build/ in the checkout
+    src.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", src)
+    for pkg in ("sim", "invariants"):
+        shutil.copytree(ROOT / pkg, src / pkg, ignore=shutil.ignore_patterns("__pycache__"))
     target = tmp_path / "site"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                          "--target", str(target), str(ROOT)], capture_output=True, text=True, timeout=600)
+                          "--target", str(target), str(src)], capture_output=True, text=True, timeout=600)
     assert pip.returncode == 0, pip.stderr[-2000:]
     env = dict(os.environ, PYTHONPATH=str(target))
     work = tmp_path / "elsewhere"
