@@ -34,6 +34,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--margins-json", default="", metavar="PATH",
                 help="write the margins report (claims and every result) as JSON to PATH (default: not written)")
     g.addoption("--no-margins-table", action="store_true", help="do not print the margins table")
+    g.addoption("--power", action="store_true",
+                help="add a 'detects' column: the smallest planted deviation each check detects (python -m "
+                     "invariants power; a few seconds at the end of the run)")
     g.addoption("--run-slow", action="store_true", help="also run tests marked slow (long horizons)")
 
 
@@ -134,9 +137,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if not rows:
         return
     agg = aggregate(rows)
+    det = None
+    if config.getoption("power"):
+        from .workflows.power import detects, measure
+
+        det = detects(measure())
     if not config.getoption("no_margins_table"):
         terminalreporter.section("theory margins (>= 0: held)")
-        for line in format_table(agg):
+        for line in format_table(agg, det):
             terminalreporter.write_line(line)
         terminalreporter.write_line(f"{len(rows)} check results from {len(agg)} claims")
     path = config.getoption("margins_json")

@@ -173,3 +173,17 @@ def test_margins_json_path_is_checked_before_the_run(pytester: pytest.Pytester, 
     assert res.ret == pytest.ExitCode.USAGE_ERROR
     res.stderr.fnmatch_lines([f"*--margins-json {path}*{message}*"])
     assert "passed" not in res.stdout.str()
+
+
+def test_power_option_adds_a_detects_column(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_inner="""
+import pytest
+from invariants import CheckResult
+
+@pytest.mark.claim("KCG-5.6")
+def test_one(record_check):
+    record_check(CheckResult("KCG-5.6", margin=0.5, measured=1, bound=2))
+""")
+    res = pytester.runpytest_subprocess("-p", "invariants.plugin", "--power")
+    res.assert_outcomes(passed=1)
+    res.stdout.fnmatch_lines(["*worst margin*detects*", "KCG-5.6*+0.5*1 change*"])
