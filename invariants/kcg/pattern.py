@@ -194,9 +194,11 @@ register(Claim(
 def check_relu_class_neurons_stay_active(traj: Trajectory) -> CheckResult:
     """KCG Lemma 5.8: a neuron of class y_i active on x_i at init is active on x_i at every step (ReLU).
 
-    Margin: min over checkpoints t and r in S_i(0) of P_{y_i,r,i}(t) / beta (beta = max |P(0)|), >= 0 when
-    held; if any such (r, i) ever changed activation (every-step record), the margin is at most minus the
-    fraction of the S_i(0) entries that changed.
+    Margin: min over checkpoints t >= 1 and r in S_i(0) of P_{y_i,r,i}(t) / P_{y_i,r,i}(0): each entry
+    relative to its own start (1: where it began; 0: at the kink; < 0: switched off), >= 0 when held.  t = 0
+    is left out (its ratio is 1 by definition; the smallest P(0) / max |P(0)| is reported apart as
+    "min P(0)/beta"); if any such (r, i) ever changed activation (every-step record), the margin is at most
+    minus the fraction of the S_i(0) entries that changed.
     """
     if traj.diverged:
         return _not_run("KCG-5.8", traj, 0.0, f"diverged at step {traj.diverged_at}", "diverged")
@@ -209,14 +211,18 @@ def check_relu_class_neurons_stay_active(traj: Trajectory) -> CheckResult:
         return _not_run("KCG-5.8", traj, 0.0, "every S_i(0) is empty")
     beta = float(np.abs(traj.preact[0]).max())
     Pt = traj.preact[:, b, :, cols]                        # (n, T, m)
-    Pt = np.moveaxis(Pt, 0, -1)                            # (T, m, n)
-    Pn = np.where(S[None], Pt / beta, np.inf)
+    Pt = np.moveaxis(Pt, 0, -1)[1:]                        # (T - 1, m, n), t >= 1
+    if Pt.shape[0] == 0:
+        return _not_run("KCG-5.8", traj, 0.0, "no checkpoint after t = 0")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        Pn = np.where(S[None], Pt / np.where(S, P0, 1.0)[None], np.inf)
     k, r, i = np.unravel_index(int(np.argmin(Pn)), Pn.shape)
-    minP = float(Pn[k, r, i])
+    k += 1  # index into traj.times
+    minP = float(Pn[k - 1, r, i])
     ch = traj.activation_changes[b, :, cols].T             # (m, n)
     changed = (ch > 0) & S
     frac = float(changed.sum() / S.sum())
-    implied = {"min P/beta": minP, "changed fraction": frac}
+    implied = {"min P(t)/P(0)": minP, "min P(0)/beta": float(P0[S].min() / beta), "changed fraction": frac}
     desc = describe(traj.config, traj.data)
     if changed.any():
         lc = np.where(changed, traj.last_change[b, :, cols].T, -1)
@@ -271,8 +277,10 @@ def check_orthogonal_relu_pattern(traj: Trajectory, C_declared: float = C_SWITCH
     """KCG Lemma F.2 on orthogonal data with ReLU: five results, KCG-F2:{dead,active,equal,pattern,rate}.
 
     Margins:
-      * dead: min over t and dead entries of -P(t)/beta (beta = max |P(0)|); any nonzero rho on a dead entry
-        gives -max|rho|/beta, any every-step change minus the fraction of dead entries that changed;
+      * dead: min over t >= 1 and dead entries of P(t)/P(0) (1: untouched, as the lemma says; <= 0: it crossed
+        the kink; t = 0 is 1 by definition and left out, the smallest |P(0)|/beta reported apart); any nonzero
+        rho on a dead entry gives -max|rho|/beta, any every-step change minus the fraction of dead entries
+        that changed;
       * active: min over t >= 1 of (P(t) - P(0)) / beta on the class-active entries (exact: P = P(0) + rho,
         rho >= 0), minus the changed fraction if any changed;
       * equal: 1 - spread / tol, spread = max_t max_i (max - min over r in S_i(0)) of rho_bar_{y_i,r,i}(t),
@@ -295,11 +303,12 @@ def check_orthogonal_relu_pattern(traj: Trajectory, C_declared: float = C_SWITCH
     out = []
 
     # dead entries: rho == 0 and P(t) = P(0) < 0 at all t
-    if dead.any():
-        negP = np.where(dead[None], -P / beta, np.inf)
-        k, j, r, i = np.unravel_index(int(np.argmin(negP)), negP.shape)
-        margin = float(negP[k, j, r, i])
-        where = {**_entry((j, r, i)), "t": int(times[k])}
+    if dead.any() and len(times) >= 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            rel = np.where(dead[None], P[1:] / np.where(dead, P[0], 1.0)[None], np.inf)
+        k, j, r, i = np.unravel_index(int(np.argmin(rel)), rel.shape)
+        margin = float(rel[k, j, r, i])
+        where = {**_entry((j, r, i)), "t": int(times[k + 1])}
         leak = float(np.abs(np.where(dead[None], rho, 0.0)).max()) / beta
         nch = int(((ch > 0) & dead).sum())
         if leak > 0:
@@ -307,11 +316,13 @@ def check_orthogonal_relu_pattern(traj: Trajectory, C_declared: float = C_SWITCH
         if nch:
             margin = min(margin, -nch / int(dead.sum()))
         out.append(CheckResult("KCG-F2:dead", margin=margin, measured=leak, bound=0.0, where=where,
-                               implied={"changed": float(nch)}, config=desc,
+                               implied={"changed": float(nch),
+                                        "min |P(0)|/beta": float(np.abs(P[0][dead]).min() / beta)}, config=desc,
                                note=f"{int(dead.sum())} entries with P(0) < 0; "
                                     f"max |rho| / beta = {leak:.3g}"))
     else:
-        out.append(_not_run("KCG-F2:dead", traj, 0.0, "no entry with P(0) < 0"))
+        out.append(_not_run("KCG-F2:dead", traj, 0.0, "no entry with P(0) < 0" if not dead.any() else
+                            "no checkpoint after t = 0"))
 
     # class-active entries: P(t) >= P(0), never change
     if len(times) >= 2:
