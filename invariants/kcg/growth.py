@@ -131,7 +131,15 @@ register(Claim(
     reading="'All points reach the same normalized margin asymptotically' read as max_i/min_i -> 1.  "
             "The paper gives no rate; with margins log t + b_i + o(1) the suite encodes the rate "
             "O(1/log t) with constant K (1 + 2 log R): for orthogonal data b_i = log(kappa ||x_i||^2) + "
-            "const, whose spread is 2 log R.  For ReLU the ratio is measured, not asserted."))
+            "const, whose spread is 2 log R.  For ReLU the ratio is measured, not asserted.  The ReLU half, read "
+            "again (2026-12-01): 'all the training data points have the same normalized margin "
+            "asymptotically' is quoted by the summary seed (000) from an abstract; the full text's abstract "
+            "and Section 5 (seed 003) prove it for neither activation in those words: for ReLU they give "
+            "Theta(log t) margins whose ratio to log t does not depend on m, for leaky ReLU the frozen "
+            "pattern of Lemma 5.6 makes the margins equalize (Lemmas D.1-D.2).  Decision: asserted for "
+            "leaky ReLU only; for ReLU KCG-MRG:ratio-relu stays measured.  KCG-MRG:limit checks the "
+            "normalized margins of GD's limit direction (equal to rounding wherever every point is a support "
+            "point)."))
 
 register(Claim(
     network="kcg", activation="leaky_relu", regime="kcg", axes=AXES, uses=("KCG-B1", "KCG-5.3", "KCG-5.2"),
