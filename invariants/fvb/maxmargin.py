@@ -502,7 +502,9 @@ def check_decision_boundary(sol: MaxMarginSolution, *, slope: float | None = Non
         implied["samples"] = float(len(D))
     return CheckResult("FVB-3.2e", margin=-frac if frac > 0 else 0.0, measured=frac, bound=0.0, where=where,
                        implied=implied, config=describe_solution(sol),
-                       note="fraction of directions of the (<v,x>,<u,x>)-plane where sign f != sign <z,x>")
+                       note="fraction of directions of the (<v,x>,<u,x>)-plane where sign f != sign <z,x>; an "
+                            "identity for any rank-2 W with equal rows per block (it checks the arithmetic, not the "
+                            "theorem; along GD the disagreement is measured with FVB-3.2d:gd)")
 
 
 def agreement(ab: np.ndarray, c1: float, c2: float, g: float, z: tuple[float, float]) -> np.ndarray:
