@@ -71,6 +71,9 @@ def test_the_same_verdicts_and_margins_as_the_simulator(name: str) -> None:
     assert [r.claim for r in a] == [r.claim for r in b]
     exact = {cid for cid, c in claims().items() if c.kind == "exact"}
     for x, z in zip(a, b, strict=True):
+        if x.claim == "KCG-5.2:reconstruct":  # judged on the recorded run only (an identity on the simulator's)
+            assert (x.outcome, z.outcome) == ("cannot_judge", "held"), (x, z)
+            continue
         assert x.outcome == z.outcome, (x, z)
         if x.claim.split(":")[0] in exact:
             assert (x.measured <= x.bound) == (z.measured <= z.bound)
