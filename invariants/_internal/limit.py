@@ -15,10 +15,11 @@ the margins q = K lambda (= 1 on the support), the neurons' Gram matrix Z* G Z*^
 and <W(t), W*> = sum_{k,i} <w_k(t), x_i> Z*[k, i] gives GD's angle to W* at every checkpoint exactly, from
 the recorded pre-activations, on virtual data too.
 
-``certified`` (note §4): the run did not diverge, no activation changed after ``frozen_since`` < T (the
-engines record every step's changes), every point has an active feature (K_ii > 0), the dual solver
-converged, and W*'s own pattern agrees with D (D = 1 where <w*_k, x_i> >= 0; for leaky ReLU <w*_k, x_i> <= 0
-where D = gamma; for ReLU <= 0 where D = 0), to rounding.  Then W* is a KKT point of the network's own
+``certified`` (note §4): the run did not diverge, no activation changed after ``frozen_since`` < T / 2 (the
+engines record every step's changes; at least half the steps without a change), every point has an active
+feature (K_ii > 0), the dual solver converged to a finite solution, and W*'s own pattern agrees with D
+(D = 1 where <w*_k, x_i> >= 0; for leaky ReLU <w*_k, x_i> <= 0 where D = gamma; for ReLU <= 0 where D = 0),
+to rounding.  Then W* is a KKT point of the network's own
 max-margin problem and the frozen pattern is self-consistent in the limit.  It is not a proof that no
 activation changes after T; it is what the run and the limit together can show.
 
@@ -48,8 +49,8 @@ TINY = np.finfo(float).tiny
 class LimitDirection:
     """GD's limit direction on a trajectory's last frozen pattern (module docstring).
 
-    certified: the pattern was frozen over (frozen_since, T] and W* agrees with it (else ``why`` says
-        which condition failed and the array fields are empty or nan).
+    certified: the pattern was frozen over (frozen_since, T], frozen_since < T / 2, and W* agrees with it
+        (else ``why`` says which condition failed and the array fields are empty or nan).
     pattern: (M, n) the slopes D[k, i] at T.  lam: (n,) dual multipliers.  Z: (M, n) raw coefficients of W*.
     stable_rank: (3,) of W*_{+1}, W*_{-1} and the stacked W*.  margins: (n,) q_i(W*) = y_i f(W*, x_i) >= 1.
     angle: (T,) angle (radians) between W(t) and W* at ``traj.times``.
@@ -136,6 +137,9 @@ def limit_with_kinks(G: np.ndarray, y: np.ndarray, a: np.ndarray, D: np.ndarray,
     Bg = (ks[:, None] == ks[None, :]) * G[np.ix_(iis, iis)]
     Bp = np.linalg.pinv(Bg, hermitian=True)
     Ks = K - C @ Bp @ C.T
+    if np.any(np.diag(Ks) <= sum_bound(4 * len(kinks), float(np.max(np.abs(np.diag(K)))))):
+        raise np.linalg.LinAlgError("a point's active features lie in the span of the kink entries (its "
+                                    "diagonal of the Schur complement vanishes)")
     lam = solve_nnqp(0.5 * (Ks + Ks.T))
     mu = Bp @ (C.T @ lam)
     Z = lam[None, :] * y[None, :] * a[:, None] * Dk
@@ -193,12 +197,18 @@ def limit_direction(traj: Trajectory, index: int = -1, settle: int = 0) -> Limit
             lam, Z, q, c = limit_with_kinks(G, y, a, D, kinks)
         except (SolverNotConverged, np.linalg.LinAlgError) as e:
             return _empty(f"the dual could not be solved: {e}", traj, frozen_since, D)
+        if not (np.all(np.isfinite(lam)) and np.all(np.isfinite(Z)) and np.all(np.isfinite(q))):
+            return _empty("the dual's solution is not finite", traj, frozen_since, D)
         signed = _signed_agreement(Z, G, D)
         for k, i in kinks:
             signed[k, i] = np.inf
         agreement = float(signed.min())
-        # a kink entry's slope must lie in the Clarke subdifferential [low, 1] (mu = 0 where lambda_i = 0)
-        clarke = float(np.max(np.where(np.isnan(c), 0.0, np.maximum(low - c, c - 1.0)), initial=0.0))
+        # a kink entry's slope must lie in the Clarke subdifferential [low, 1]; where lambda_i = 0 its
+        # coefficient Z[k, i] = -mu_e must vanish (stationarity: w_k = sum_i lambda_i y_i a_k c_ki x_i)
+        zscale = max(float(np.max(np.abs(Z))), TINY)
+        viol = np.array([max(low - ce, ce - 1.0) if not np.isnan(ce) else abs(Z[k, i]) / zscale
+                         for ce, (k, i) in zip(c, kinks, strict=True)])
+        clarke = float(np.max(viol, initial=0.0))
         if agreement < -tol and not first_disagreement:
             k, i = np.unravel_index(int(np.argmin(signed)), signed.shape)
             first_disagreement = (f"W*'s own pattern disagrees with D at neuron {int(k)}, point {int(i)} "
@@ -214,11 +224,12 @@ def limit_direction(traj: Trajectory, index: int = -1, settle: int = 0) -> Limit
                 flipped.add((k, i))
                 D = D.copy()
                 D[k, i] = low if D[k, i] == 1.0 else 1.0
-        else:  # release the kink entry whose slope left [low, 1] to the slope it points to
-            e = int(np.nanargmax(np.maximum(low - c, c - 1.0)))
+        else:  # release the kink entry whose slope left [low, 1] (or is nonzero off the support)
+            e = int(np.argmax(viol))
             k, i = kinks.pop(e)
+            points_up = c[e] > 1.0 if not np.isnan(c[e]) else -Z[k, i] * y[i] * a[k] < 0  # the sign it points to
             D = D.copy()
-            D[k, i] = 1.0 if c[e] > 1.0 else low
+            D[k, i] = 1.0 if points_up else low
     Kw = Z @ G @ Z.T
     Kw = 0.5 * (Kw + Kw.T)
     fro2, spec2 = fro2_spec2(Kw, cfg.widths)
@@ -237,8 +248,9 @@ def limit_direction(traj: Trajectory, index: int = -1, settle: int = 0) -> Limit
     if traj.extra.get("every_step") is False:
         reasons.append("the run was recorded at checkpoints only: a change between checkpoints may be missed, so "
                        "the pattern cannot be certified frozen")
-    if frozen_since >= T:
-        reasons.append(f"an activation changed at step {frozen_since} >= T = {T}")
+    if frozen_since >= T // 2:  # frozen for at least the second half of the steps, not one step
+        reasons.append(f"an activation changed at step {frozen_since}, in the second half of the run "
+                       f"(T = {T}): not frozen long enough to certify")
     is_kkt = agreement >= -tol and clarke <= tol
     if first_disagreement:
         if is_kkt:

@@ -40,9 +40,10 @@ from .stable_rank import C_SR_RELU, stable_rank_limit_F3
 SR_TOL_TERMS = 64  # the stable rank of W* from an m x m eigvalsh: rounding ~ m eps; tol = 8 * 64 m eps
 
 
-def sr_tol(m: int) -> float:
-    """Rounding tolerance on a stable rank computed from W*'s m x m neuron Gram matrix."""
-    return sum_bound(SR_TOL_TERMS * m, 1.0)
+def sr_tol(m: int, n: int = 0) -> float:
+    """Rounding tolerance on a stable rank computed from W*'s m x m neuron Gram matrix Z G Z^T (sums over n
+    points, then an m x m eigenproblem)."""
+    return sum_bound(SR_TOL_TERMS * m + 4 * n, 1.0)
 
 
 def _undecided(claim: str, traj: Trajectory, lim: LimitDirection, bound: float) -> CheckResult:
@@ -66,7 +67,7 @@ def check_stable_rank_at_limit(traj: Trajectory, lim: LimitDirection | None = No
     """KCG-4.1b:limit -- SR(W*_j) = 1 to rounding at GD's limit direction (module docstring)."""
     claim = "KCG-4.1b:limit"
     lim = limit_direction(traj) if lim is None else lim
-    tol = sr_tol(traj.config.m)
+    tol = sr_tol(traj.config.m, traj.data.n)
     if not lim.certified:
         return _undecided(claim, traj, lim, tol)
     dev = lim.stable_rank[:2] - 1.0
@@ -112,7 +113,7 @@ def check_f3_at_limit(traj: Trajectory, lim: LimitDirection | None = None) -> Ch
     """KCG-F3:limit -- SR(W*) equals Lemma F.3's closed form from W(0), per sign and stacked."""
     claim = "KCG-F3:limit"
     lim = limit_direction(traj) if lim is None else lim
-    tol = sr_tol(traj.config.m)
+    tol = sr_tol(traj.config.m, traj.data.n)
     if traj.data.p != 0.0:
         return CheckResult(claim, math.nan, math.nan, tol, config=describe(traj.config, traj.data),
                            note="data not orthogonal (p > 0)", outcome="too_short")

@@ -73,7 +73,7 @@ def _planted_sr(tr: Trajectory, sr: list[float]) -> LimitDirection:
 @pytest.mark.parametrize(("offset_in_tol", "sign"), [(0.5, 1), (2.0, -1)])
 def test_stable_rank_offset_near_the_tolerance(offset_in_tol: float, sign: int) -> None:
     tr = fixed()
-    tol = sr_tol(tr.config.m)
+    tol = sr_tol(tr.config.m, tr.data.n)
     lim = _planted_sr(tr, [1.0, 1.0 + offset_in_tol * tol, 1.3])
     res = check_stable_rank_at_limit(tr, lim)
     assert np.sign(res.margin) == sign and res.margin == pytest.approx(1.0 - offset_in_tol, rel=1e-6)
