@@ -17,7 +17,7 @@ from sim import Trajectory
 
 from .._internal.limit import limit_direction
 from .._internal.power import deviation
-from .growth import check_loss_rate_leaky, check_margin_growth
+from .growth import check_coefficient_growth, check_loss_rate_leaky, check_loss_rate_relu, check_margin_growth
 from .limits import check_f3_at_limit, check_margins_at_limit, check_stable_rank_at_limit
 from .pattern import check_leaky_pattern_freeze
 from .regime import Placement, build_case
@@ -28,6 +28,17 @@ from .stable_rank import check_stable_rank_limit_F3, check_stable_rank_rate
 def leaky_reference(steps: int) -> Trajectory:
     return build_case("leaky_relu", 6, 8, 0.3, d=1000, R=1.2, seed=1, steps=steps, checkpoints=60,
                       place=Placement(p=0.5, eta=0.5, sigma0=0.02, width=0.5)).run()
+
+
+@lru_cache(maxsize=8)
+def relu_reference(steps: int) -> Trajectory:
+    return build_case("relu", 6, 24, None, d=1000, R=1.2, seed=1, steps=steps, checkpoints=60,
+                      place=Placement(p=0.5, eta=0.5, sigma0=0.02, width=0.5)).run()
+
+
+def _log_power(tr: Trajectory, eps: float) -> np.ndarray:
+    """(T,) (log t)^eps (1 at t <= e): a growth Theta(log t) turned into Theta(log^{1+eps} t)."""
+    return np.maximum(np.log(np.maximum(tr.times.astype(float), 1.0)), 1.0) ** eps
 
 
 @lru_cache(maxsize=8)
@@ -99,3 +110,21 @@ def _freeze(tr: Trajectory, eps: float) -> object:
         changes[idx] += 1
         last[idx] = T
     return check_leaky_pattern_freeze(dataclasses.replace(tr, changes_flat=changes, last_change_flat=last))
+
+
+@deviation("KCG-4.3b", "ReLU loss L(t) t^{alpha eps}: the exponent alpha (1 - eps)", "rate", relu_reference)
+def _relu_loss_rate(tr: Trajectory, eps: float) -> object:
+    t = np.maximum(tr.times.astype(float), 1.0)
+    alpha = check_loss_rate_relu(tr).measured
+    return check_loss_rate_relu(dataclasses.replace(tr, loss=tr.loss * t ** (alpha * eps)))
+
+
+@deviation("KCG-B3", "coefficients rho x (log t)^eps: growth log^{1+eps} t instead of log t", "rate",
+           leaky_reference)
+def _coefficient_growth(tr: Trajectory, eps: float) -> object:
+    return check_coefficient_growth(dataclasses.replace(tr, rho_flat=tr.rho_flat * _log_power(tr, eps)[:, None, None]))
+
+
+@deviation("KCG-MRG", "margins x (log t)^eps: growth log^{1+eps} t instead of log t", "rate", leaky_reference)
+def _margin_growth(tr: Trajectory, eps: float) -> object:
+    return check_margin_growth(dataclasses.replace(tr, margins=tr.margins * _log_power(tr, eps)[:, None]))
