@@ -75,12 +75,16 @@ class Verdict:
     traj_steps: int
 
 
-def classify(claim: str, case: Case, longer: int = 10) -> Verdict:
-    """Run the case and say which of held / failed / too_short / diverged it is (module docstring)."""
+def classify(claim: str, case: Case, longer: int = 10,
+             on_horizon: Callable[[CheckResult], None] | None = None) -> Verdict:
+    """Run the case and say which of held / failed / too_short / diverged it is (module docstring).
+    ``on_horizon`` sees the worst result at the case's own horizon (hunts steer on it)."""
     traj = case.run()
     if traj.diverged:
         return Verdict("diverged", None, case.cfg.steps)
     res = worst(results_of(claim, traj))
+    if on_horizon is not None:
+        on_horizon(res)
     if res.outcome in ("held", "too_short", "cannot_judge", "diverged"):
         return Verdict(res.outcome, res, case.cfg.steps)
     long = results_of(claim, case.run(steps=case.cfg.steps * longer))
@@ -163,24 +167,20 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
         rep.tried += 1
         if on_example:
             on_example(rep.tried)
-        traj = case.run()
-        passed.add(key)  # until it is shown to fail below
-        if traj.diverged:
-            rep.diverged_seen += 1
-            return False
-        res = worst(results_of(claim, traj))
-        if not math.isnan(res.margin):
-            target(-float(res.margin), label="negative margin")
-        if res.outcome != "failed":
-            return False
-        long = results_of(claim, case.run(steps=case.cfg.steps * longer))
-        if all(r.outcome != "failed" for r in long):
-            if not first_short:
-                first_short.append((case, Verdict("too_short", res, case.cfg.steps)))
-            return False
-        passed.discard(key)
-        verdicts[repr(case)] = Verdict("failed", worst(long), case.cfg.steps * longer)
-        return True
+
+        def steer(res: CheckResult) -> None:
+            if not math.isnan(res.margin):
+                target(-float(res.margin), label="negative margin")
+
+        v = classify(claim, case, longer, on_horizon=steer)
+        if v.outcome == "failed":
+            verdicts[key] = v
+            return True
+        passed.add(key)
+        rep.diverged_seen += v.outcome == "diverged"
+        if v.outcome == "too_short" and v.result is not None and v.result.outcome == "failed" and not first_short:
+            first_short.append((case, v))  # failed at the horizon, held at 10x
+        return False
 
     fix_generation()
     try:

@@ -38,7 +38,7 @@ from .._internal.claim import ReportBudget, ReportJob, boundary_pairs, get, repo
 from .._internal.errors import StageError, UsageError
 from .._internal.fitting import fit_power, late_window
 from .._internal.jsonout import dumps
-from .._internal.limit import limit_direction
+from .._internal.limit import LimitDirection, limit_direction
 from .._internal.plots import pyplot, save
 from .._internal.regimes import get_regime
 from .._internal.result import CheckResult
@@ -164,26 +164,35 @@ def freeze_sweep(steps: int) -> list[dict[str, float]]:
     return rows
 
 
-def trajectory_summary(name: str, tr: Trajectory) -> dict[str, Any]:
+SETTLE = 500  # settling rounds toward a KKT point for runs whose pattern is not final (limit_direction)
+
+
+def theorem_alpha(tr: Trajectory) -> float:
+    """Thm 4.1 / Lemma D.2's loss exponent with c = 1; only meaningful inside (q < 1): outside it the formula
+    goes negative, so nan there."""
+    c = tr.config
+    q = tr.data.p * tr.data.n / tr.data.R_min**2 / (c.gamma**2 if c.gamma else 1.0)
+    return (1 - q) / (1 + q) if q < 1 else math.nan
+
+
+def trajectory_summary(name: str, tr: Trajectory, lim: LimitDirection | None = None) -> dict[str, Any]:
+    """One run's row of the long-runs tables (``lim``: its limit direction, computed here if not given)."""
     w = late_window(tr.times) & (tr.times > 0)
     _, alpha = fit_power(tr.times[w], tr.loss[w])
     c = tr.config
-    q = tr.data.p * tr.data.n / tr.data.R_min**2 / (c.gamma**2 if c.gamma else 1.0)
-    # Thm 4.1 / Lemma D.2 with c = 1; only meaningful inside (q < 1): outside it the formula goes negative
-    alpha_th = (1 - q) / (1 + q) if q < 1 else math.nan
     return {"name": name, "activation": c.activation, "gamma": c.gamma, "steps": c.steps,
-            "final loss": float(tr.loss[-1]), "fitted alpha": alpha, "theorem alpha (c=1)": alpha_th,
+            "final loss": float(tr.loss[-1]), "fitted alpha": alpha, "theorem alpha (c=1)": theorem_alpha(tr),
             "SR(W+1) end": float(tr.stable_rank[-1, 0]), "SR(W-1) end": float(tr.stable_rank[-1, 1]),
             "margin max/min end": float(tr.margins[-1].max() / tr.margins[-1].min()),
             "pattern frozen at": tr.pattern_frozen_at, "frozen-engine steps": tr.extra.get("frozen_steps", 0),
             "free entries": tr.extra.get("free_max", 0), "changes": int(tr.changes_flat.sum()),
-            "flips per step (last interval)": flips_per_step(tr), **limit_summary(tr)}
+            "flips per step (last interval)": flips_per_step(tr),
+            **limit_summary(limit_direction(tr, settle=SETTLE) if lim is None else lim)}
 
 
-def limit_summary(tr: Trajectory) -> dict[str, Any]:
-    """The run at its limit direction (``invariants.limit_direction``, settling to a KKT point if the
-    run's own pattern is not yet final): stable ranks, GD's angle to it at T, and which kind of point it is."""
-    lim = limit_direction(tr, settle=500)
+def limit_summary(lim: LimitDirection) -> dict[str, Any]:
+    """A run at its limit direction (``invariants.limit_direction``, settled to a KKT point if the run's own
+    pattern is not yet final): stable ranks, GD's angle to it at T, and which kind of point it is."""
     if not (lim.certified or lim.kkt_point):
         return {"limit": "none: " + lim.why, "SR*(W+1)": math.nan, "SR*(W-1)": math.nan, "SR*(W)": math.nan,
                 "angle to W*(T)": math.nan}
@@ -220,7 +229,8 @@ def threshold_as_C(row: BoundaryRow) -> str:
 # ---- plots ---------------------------------------------------------------------------------------
 
 def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[str, float]],
-               bounds: list[BoundaryRow]) -> list[str]:
+               bounds: list[BoundaryRow], limits: dict[str, LimitDirection] | None = None) -> list[str]:
+    """The report's figures; ``limits``: each run's limit direction by name (computed where missing)."""
     plt = pyplot()
 
     files = []
@@ -241,15 +251,13 @@ def make_plots(out: Path, runs: list[tuple[str, Trajectory]], freeze: list[dict[
         ax.legend(fontsize=7)
     keep(fig, "stable_rank.png")
 
-    def alpha_th(name: str, tr: Trajectory) -> float:
-        return trajectory_summary(name, tr)["theorem alpha (c=1)"]
-
+    lims = limits or {}
     per_run = (("loss_rate.png", "loss O(t^-alpha): fitted late-window slope vs the theorem's rate",
-                lambda tr, ax, name: P.loss(tr, ax, label=name, theorem_alpha=alpha_th(name, tr))),
+                lambda tr, ax, name: P.loss(tr, ax, label=name, theorem_alpha=theorem_alpha(tr))),
                ("margin_spread.png", "margin spread (KCG-MRG: -> 1 for leaky ReLU)",
                 lambda tr, ax, name: P.margin_spread(tr, ax, label=name)),
                ("limit_angle.png", "GD's angle to its limit direction W* (Soudry et al.: O(1/log t))",
-                lambda tr, ax, name: P.limit_angle(tr, ax, label=name)))
+                lambda tr, ax, name: P.limit_angle(tr, ax, lim=lims.get(name), label=name)))
     for fname, title, draw in per_run:
         fig, ax = plt.subplots(figsize=(6.5, 4.5))
         for name, tr in runs:
@@ -339,13 +347,15 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
                  plots: list[str], sections: list[str] | None = None,
                  section_results: list[Any] | None = None,
                  paper_runs: list[tuple[str, Trajectory]] | None = None,
-                 power_rows: list[Any] | None = None) -> dict[str, Any]:
+                 power_rows: list[Any] | None = None,
+                 limits: dict[str, LimitDirection] | None = None) -> dict[str, Any]:
     from .power import as_json, detects, table
 
     agg = aggregate(margins["results"]) if margins else {}
     det = detects(power_rows or [])
-    summaries = [trajectory_summary(n, t) for n, t in runs]
-    paper = [trajectory_summary(n, t) for n, t in paper_runs or []]
+    lims = limits or {}
+    summaries = [trajectory_summary(n, t, lims.get(n)) for n, t in runs]
+    paper = [trajectory_summary(n, t, lims.get(n)) for n, t in paper_runs or []]
     md = ["# Theory report", ""]
     if margins:
         md += ["## Summary per theorem", "",
@@ -366,7 +376,7 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
            "The direction GD converges to on each run's last activation pattern (certified: the pattern froze "
            "and the limit agrees with it; else the KKT point of the network's max-margin problem that the "
            "run's region leads to, with the entries it holds on the kink; none: no such point).", "",
-           *limits_table(summaries + [trajectory_summary(n, t) for n, t in paper_runs or []])]
+           *limits_table(summaries + paper)]
     if paper:
         md += ["", "### The paper's own data (KCG section 6; outside Thm 4.1 / 4.3's regime)", "",
                "Measured, not asserted: no pattern freezes here; the free entries are those still switching "
@@ -487,13 +497,14 @@ def build_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: 
     budget = ReportBudget(steps=steps, figure_steps=figure_steps, seeds=fig_seeds)
     jobs = report_jobs()  # every paper's sections, from the registry
     done = [(job, job.run(budget)) for job in progress(jobs, "figures and FVB/ST")]
-    plots = make_plots(out, runs, freeze, bounds) + [f for job, res in done for f in job.plot(out, res)]
+    limits = {name: limit_direction(tr, settle=SETTLE) for name, tr in runs + paper}  # once per run
+    plots = make_plots(out, runs, freeze, bounds, limits) + [f for job, res in done for f in job.plot(out, res)]
     results = [r for _, res in done for r in res["results"]]
     from .power import detects, measure
 
     power_rows = measure()
     report = write_report(out, margins, runs, freeze, bounds, plots, section_lines(done), results,
-                          paper_runs=paper, power_rows=power_rows)
+                          paper_runs=paper, power_rows=power_rows, limits=limits)
     lines = list(format_table(report["claims"], detects(power_rows))) if report["claims"] else []
     lines.append("")
     lines += [f"boundary {b.claim:<9} {b.axis:<20} {threshold_as_C(b)}" for b in bounds]
