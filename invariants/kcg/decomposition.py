@@ -32,7 +32,7 @@ from sim import Trajectory
 
 from .._internal.claim import Claim, check, register
 from .._internal.result import CheckResult
-from .._internal.tolerance import accumulated_bound, sum_bound
+from .._internal.tolerance import accumulated_bound, rho_rounding, sum_bound
 from .pattern import (
     C_FREEZE,
     class_sign,
@@ -103,12 +103,14 @@ def check_reconstruction(traj: Trajectory) -> CheckResult:
 def check_sign_structure(traj: Trajectory) -> CheckResult:
     """KCG Lemma 5.2 / (A.1)-(A.2): rho_bar_{j,r,i} = 0 for j = -y_i and rho_und_{j,r,i} = 0 for j = y_i.
 
-    Exact (tolerance 0).  Margin -max(wrong-sign magnitude) / max |rho| (0 when held).
+    Exact (tolerance 0 on simulated runs; on recorded ones, the rounding of rho read off the weights,
+    ``tolerance.rho_rounding``).  Margin -max(wrong-sign magnitude beyond it) / max |rho| (0 when held).
     """
     if len(traj.times) == 0:
         return _not_run("KCG-5.2:sign", traj, 0.0, "no checkpoint", "diverged")
     own = np.broadcast_to(class_sign(traj) > 0, traj.rho.shape[1:])[None]
-    wrong = np.abs(np.where(own, traj.rho_und, traj.rho_bar))  # 0 when held
+    # 0 when held; on a recorded run, rho read off the weights carries the projection's rounding
+    wrong = np.maximum(np.abs(np.where(own, traj.rho_und, traj.rho_bar)) - rho_rounding(traj), 0.0)
     scale = max(float(np.abs(traj.rho).max()), TINY)
     idx = np.unravel_index(int(np.argmax(wrong)), wrong.shape)
     worst = float(wrong[idx])
@@ -123,14 +125,19 @@ def check_monotone(traj: Trajectory) -> CheckResult:
     """KCG Lemma 5.2: rho_bar nondecreasing and rho_und nonincreasing between consecutive checkpoints.
 
     Tolerance per entry sum_bound(4, max(|rho(t_k)|, |rho(t_k+1)|)) (the coefficients are a compensated
-    sum Z + Zc of same-sign increments, read out as fl(fl(Z + Zc) ||x_i||^2): a few ulps).  Margin
+    sum Z + Zc of same-sign increments, read out as fl(fl(Z + Zc) ||x_i||^2): a few ulps; on a
+    recorded run plus ``tolerance.rho_rounding`` at both ends).  Margin
     min over entries of (tol - backward move) / max |rho|: >= 0 when held (~0 for entries still at 0).
     """
     if len(traj.times) < 2:
         return _not_run("KCG-5.2:monotone", traj, 0.0, "fewer than 2 checkpoints")
     rho = traj.rho
     back = np.maximum(traj.rho_bar[:-1] - traj.rho_bar[1:], traj.rho_und[1:] - traj.rho_und[:-1])
+    gaps = np.concatenate([[1], np.diff(traj.times)])
+    rr = rho_rounding(traj, gaps)  # recorded runs: the projection's rounding at both ends (0 when simulated)
     tol = sum_bound(4, 1.0) * np.maximum(np.abs(rho[:-1]), np.abs(rho[1:]))
+    if np.ndim(rr):
+        tol = tol + rr[1:] + rr[:-1]
     scale = max(float(np.abs(rho).max()), TINY)
     slack = (tol - back) / scale
     idx = np.unravel_index(int(np.argmin(slack)), slack.shape)
@@ -146,7 +153,8 @@ def check_update_rule(traj: Trajectory) -> CheckResult:
     """KCG (5.3)-(5.5): the increment of rho between every pair of recorded consecutive steps t, t+1 is
     -(eta/(nm)) l'_i(t) sigma'(P_{j,r,i}(t)) ||x_i||^2 (j y_i), from the recorded l'(t) and P(t).
 
-    Margin: min over entries of 1 - |error| / tol, tol = sum_bound(8, |rho(t)| + |rho(t+1)| + |increment|).
+    Margin: min over entries of 1 - |error| / tol, tol = sum_bound(8, |rho(t)| + |rho(t+1)| + |increment|),
+    plus ``tolerance.rho_rounding`` of both states on a recorded run.
     ``too_short`` when the run recorded no consecutive steps (ask for ``checkpoints=range(...)``).
     """
     times = traj.times
@@ -160,7 +168,9 @@ def check_update_rule(traj: Trajectory) -> CheckResult:
     pred = coef[None, None, None, :] * lp[ks][:, None, None, :] * sigma_prime(traj, P[ks]) * js
     got = rho[ks + 1] - rho[ks]
     err = np.abs(got - pred)
-    tol = np.maximum(sum_bound(8, 1.0) * (np.abs(rho[ks]) + np.abs(rho[ks + 1]) + np.abs(pred)), TINY)
+    rr = rho_rounding(traj)  # recorded runs: the projection's rounding of both states (0 when simulated)
+    extra_tol = (rr[ks] + rr[ks + 1]) if np.ndim(rr) else 0.0
+    tol = np.maximum(sum_bound(8, 1.0) * (np.abs(rho[ks]) + np.abs(rho[ks + 1]) + np.abs(pred)) + extra_tol, TINY)
     frac = 1.0 - err / tol
     idx = np.unravel_index(int(np.argmin(frac)), frac.shape)
     k = int(ks[idx[0]])
@@ -194,7 +204,8 @@ def check_equal_increments(traj: Trajectory) -> CheckResult:
     rho_und_{-y_i,r,i} since T do not depend on r, and the first is the second's magnitude over gamma.
 
     Margin: min over checkpoints t > T, i and the three identities of 1 - error / tol, with
-    tol = accumulated_bound(t - T, 2, max |rho| up to t) (divided by gamma for the gamma relation).
+    tol = accumulated_bound(t - T, 2, max |rho| up to t) (divided by gamma for the gamma relation), plus
+    ``tolerance.rho_rounding`` of the four states compared on a recorded run.
     ``too_short`` when the final pattern is not j y_i or fewer than two checkpoints follow the freeze.
     """
     if traj.diverged:
@@ -224,6 +235,9 @@ def check_equal_increments(traj: Trajectory) -> CheckResult:
     scale = np.maximum.accumulate(np.maximum(np.abs(rb), np.abs(ru)).max(axis=(1, 2)))[1:]
     tol = np.array([max(accumulated_bound(int(s), 2, float(c)), TINY)
                     for s, c in zip(dt, scale, strict=True)])
+    rr = rho_rounding(traj, np.maximum(traj.times - T, 1))  # recorded runs: rho's rounding at both ends
+    if np.ndim(rr):
+        tol = tol + 2 * (rr[k0 + 1:].max(axis=(1, 2, 3)) + rr[k0].max())
     fr = np.stack([1 - spread_A / tol[:, None], 1 - spread_B / tol[:, None],
                    1 - gam_err / (tol[:, None] / gamma)])          # (3, K-1, n)
     part, k, i = np.unravel_index(int(np.argmin(fr)), fr.shape)

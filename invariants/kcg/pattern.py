@@ -40,7 +40,7 @@ from sim import Trajectory
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import fit_log_growth, late_window
 from .._internal.result import CheckResult
-from .._internal.tolerance import accumulated_bound
+from .._internal.tolerance import accumulated_bound, rho_rounding
 from .regime import (
     AXES,
     describe,
@@ -350,6 +350,9 @@ def check_orthogonal_relu_pattern(traj: Trajectory, C_declared: float = C_SWITCH
     scale = np.where(has[None], hi, 0.0)
     tol = np.array([[max(accumulated_bound(int(t), 1, float(s)), np.finfo(float).tiny) for s in row]
                     for t, row in zip(times, scale, strict=True)])
+    rr = rho_rounding(traj, np.maximum(times, 1))  # recorded runs: rho read off the weights (0 when simulated)
+    if np.ndim(rr):
+        tol = tol + 2 * np.moveaxis(rr[:, b, :, cols], 0, -1).max(axis=1)
     frac = 1.0 - spread / tol
     k, i = np.unravel_index(int(np.argmin(frac)), frac.shape)
     out.append(CheckResult("KCG-F2:equal", margin=float(frac[k, i]), measured=float(spread[k, i]),

@@ -224,7 +224,9 @@ def cmd_claims(a: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from ..kcg.regime import AXES, GRAMS
 
-    ap = argparse.ArgumentParser(prog="python -m invariants", description=__doc__, formatter_class=HelpFormatter)
+    # the console script is ``nearorth``; ``python -m invariants`` otherwise (argv[0] is then __main__.py)
+    prog = "nearorth" if Path(sys.argv[0]).name == "nearorth" else "python -m invariants"
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="{report,hunt,boundary,replay,check,power,claims}")
     r = sub.add_parser("report", help="the theory report (main job)", formatter_class=HelpFormatter,

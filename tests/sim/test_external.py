@@ -198,3 +198,46 @@ def test_results_show_as_a_table_in_a_notebook() -> None:
     assert html.startswith("<table>") and html.count("<tr>") == len(res) + 1 and "KCG-MRG:ratio" in html
     recs = res.to_records()
     assert [r["claim"] for r in recs] == [r.claim for r in res] and isinstance(res, list)
+
+
+def _ill_conditioned_torch_gd(eta_told: float, steps: int = 30) -> Trajectory:
+    """Strongly correlated data (every x_i = u + 0.05 xi_i in d = 64: cond(G) ~ 1e5, like 40 of scikit-learn's
+    digits), a plain torch GD loop with eta = 0.5 recorded at every step; the recorder is told ``eta_told``."""
+    rng = np.random.default_rng(5)
+    n, d, m = 12, 64, 6
+    X = rng.standard_normal(d)[None] + 0.05 * rng.standard_normal((n, d))
+    y = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    W = torch.tensor(rng.standard_normal((2, m, d)) * 1e-3, requires_grad=True)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    rec = Recorder(X, y, network="kcg", activation="leaky_relu", gamma=0.1, eta=eta_told, sigma0=1e-3)
+    for t in range(steps + 1):
+        rec.step(t, W)
+        if t == steps:
+            break
+        z = torch.einsum("jrd,nd->jrn", W, Xt)
+        h = torch.where(z >= 0, z, 0.1 * z)
+        loss = torch.nn.functional.softplus(-yt * (h[0].sum(0) - h[1].sum(0)) / m).mean()
+        (g,) = torch.autograd.grad(loss, W)
+        with torch.no_grad():
+            W -= 0.5 * g
+    return rec.trajectory()
+
+
+def test_exact_identities_on_ill_conditioned_recorded_data() -> None:
+    """rho read off recorded weights carries the projection's rounding (``tolerance.rho_rounding``), which on
+    correlated data is far above the engine's few ulps: Lemma 5.2's identities hold on the exact GD run, and a
+    step size misreported by 1e-9 (relative) still breaks the update rule by many tolerances, while 1e-13
+    stays inside it (the check's resolution on these data is ~1e-11)."""
+    from invariants.kcg.decomposition import check_monotone, check_sign_structure, check_update_rule
+
+    exact = _ill_conditioned_torch_gd(0.5)
+    G = exact.data.G
+    assert np.linalg.cond(G) > 1e4 and exact.extra["rho_cond"] > 1e2
+    for chk in (check_update_rule, check_monotone, check_sign_structure):
+        r = chk(exact)
+        assert r.outcome == "held" and r.margin >= 0, r
+    assert check_update_rule(exact).margin > 0.5  # the GD run sits well inside the bound
+    near = check_update_rule(_ill_conditioned_torch_gd(0.5 * (1 + 1e-13)))
+    assert near.outcome == "held", near
+    off = check_update_rule(_ill_conditioned_torch_gd(0.5 * (1 + 1e-9)))
+    assert off.outcome == "failed" and off.margin < -10, off
