@@ -18,6 +18,7 @@ from .config import SimConfig
 from .data import Dataset
 from .driver import drive
 from .errors import require
+from .external import span_basis
 from .init import Init
 from .trajectory import Trajectory
 
@@ -69,7 +70,7 @@ class DenseState:
         self.changes = np.zeros((M, n), dtype=np.int64)
         self.last_change = np.full((M, n), -1, dtype=np.int64)
         self.t = 0
-        self.Ginv = np.linalg.inv(data.G)
+        self.Q, self.Rinv, self.kappa, self.cond_X = span_basis(data.X)
 
     def _pattern(self) -> np.ndarray:
         with torch.no_grad():
@@ -92,6 +93,10 @@ class DenseState:
             self.act = act
         return None
 
+    def info(self) -> dict[str, object]:
+        """What the trajectory's ``extra`` records: the projection's rounding factors (``span_basis``)."""
+        return {"rho_kappa": [float(v) for v in self.kappa], "rho_cond": self.cond_X}
+
     def observe(self, check: bool = True) -> dict[str, np.ndarray] | None:
         with torch.no_grad():
             W = self.net.W.detach()
@@ -103,8 +108,9 @@ class DenseState:
             per = loss_fn(mt, self.cfg.loss)
             (lp,) = torch.autograd.grad(per.sum(), mt)
         Wn = W.numpy()
-        # Def. 5.1 coefficients by projection onto the data span: W - W0 = Z X, Z = (W - W0) X^T G^{-1}.
-        Z = ((Wn - self.init.W0) @ self.data.X.T) @ self.Ginv
+        # Def. 5.1 coefficients by projection onto the data span: W - W0 = Z X, least squares through X^T = Q R
+        # (sim.external.span_basis); the rounding it leaves is bounded from info()'s rho_kappa and rho_cond.
+        Z = ((Wn - self.init.W0) @ self.Q) @ self.Rinv.T
         m1 = self.cfg.widths[0]
         blocks = (Wn[:m1], Wn[m1:], Wn)
         sv = [np.linalg.svd(b, compute_uv=False) for b in blocks]

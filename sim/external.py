@@ -35,19 +35,24 @@ from .init import Init
 STEP_RULES = ("gd", "sgd", "momentum", "schedule", "other")
 
 
-def _project_on_span(A: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Z with Z X = A on the span of the rows of X, by least squares through X^T = Q R (error governed by
-    cond(X) = sqrt(cond(G)); going through G^{-1} squares it: on 40 of scikit-learn's digits, cond(G) = 2.6e5
-    made Lemma 5.2's exact update fail by 2666 tolerances).  Also returns the rounding factors the exact
-    checks need (``invariants._internal.tolerance.rho_rounding``): kappa_i = G_ii sqrt((G^{-1})_ii), the
-    norm of the map from a perturbation of w to rho_i, and cond(X) = cond(R)."""
-    Q, R = np.linalg.qr(X.T)  # (d, n), (n, n) upper triangular; G = R^T R
-    B = A @ Q  # (T, M, n): the coordinates of A's rows in the orthonormal basis Q
+def span_basis(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """(Q, R^{-1}, kappa, cond(X)) of X^T = Q R, for least-squares projections on the span of the x_i (G = R^T R):
+    Z = (A Q) R^{-T} solves Z X = A with an error governed by cond(X) = sqrt(cond(G)); going through G^{-1}
+    squares it (on 40 of scikit-learn's digits, cond(G) = 2.6e5 made Lemma 5.2's exact update fail by 2666
+    tolerances).  kappa_i = G_ii sqrt((G^{-1})_ii) is the norm of the map from a perturbation of w to rho_i;
+    with cond(X) it gives the rounding bound the exact checks add (``invariants._internal.tolerance.rho_rounding``).
+    """
+    Q, R = np.linalg.qr(X.T)  # (d, n), (n, n) upper triangular
     Rinv = np.linalg.solve(R, np.eye(R.shape[0]))  # G^{-1} = R^{-1} R^{-T}
-    Z = B @ Rinv.T  # Z R^T = B
     kappa = np.einsum("id,id->i", X, X) * np.linalg.norm(Rinv, axis=1)  # ||row i of R^{-1}|| = sqrt((G^{-1})_ii)
     sv = np.linalg.svd(R, compute_uv=False)
-    return Z, kappa, float(sv[0] / sv[-1])
+    return Q, Rinv, kappa, float(sv[0] / sv[-1])
+
+
+def _project_on_span(A: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Z with Z X = A (least squares on the span of the x_i, :func:`span_basis`), kappa and cond(X)."""
+    Q, Rinv, kappa, cond = span_basis(X)
+    return (A @ Q) @ Rinv.T, kappa, cond
 
 
 def _loss_and_derivative(z: np.ndarray, loss: str) -> tuple[np.ndarray, np.ndarray]:
