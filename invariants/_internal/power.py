@@ -9,7 +9,10 @@ every larger grid value failing too (eps = 0, the unplanted reference, must hold
 Kinds and the targets the suite sets (issue "verdicts with teeth"): ``limit`` (an offset of the limit,
 target 1%), ``rate`` (the exponent off by a fraction eps, 5%), ``spread`` (a spread or balance ratio
 violated by a factor 1 +- eps, 10%), ``bound`` (a bound exceeded by a fraction eps, 1%), ``pattern`` (eps
-planted activation changes after T; target: a single change).
+planted activation changes after T; target: a single change), ``exact`` (an identity broken by a relative
+eps in one entry; target 1e-9: far below any modelling error, far above float64 rounding), ``law`` (a
+distribution's parameter off by a factor 1 + eps, as a probabilistic claim's statistical test sees it on the
+suite's sample sizes; target 10%).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 from .result import CheckResult
 
-TARGETS = {"limit": 0.01, "rate": 0.05, "spread": 0.10, "bound": 0.01, "pattern": 1.0}
+TARGETS = {"limit": 0.01, "rate": 0.05, "spread": 0.10, "bound": 0.01, "pattern": 1.0, "exact": 1e-9, "law": 0.10}
 GRID = [10.0 ** (-k / 2) for k in range(0, 33)]  # 1 ... 1e-16
 
 
