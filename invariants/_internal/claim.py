@@ -27,6 +27,7 @@ from .errors import UnknownClaim
 KINDS = ("exact", "explicit", "implied-constant", "rate", "probabilistic", "pure-math", "figure",
          "open-question", "conjecture")
 STATUSES = ("checked", "measured", "unchecked")
+SOURCE_TAGS = ("paper:", "measured:", "choice:")  # where a declared constant comes from (Claim.sources)
 TAKES = ("trajectory", "numbers", "dataset", "init", "sequence", "sweep", "solution", "run")
 
 
@@ -69,6 +70,10 @@ class Claim:
     in_regime: predicate ``(config, data) -> bool`` evaluating the claim's assumptions with the
         suite's declared constants (the paper's ``regime`` module); None for pure-math claims.
     declared: the constants the check compares the run's implied constants against.
+    sources: where each declared constant comes from, one entry per key of ``declared``, starting with its
+        provenance (``SOURCE_TAGS``): ``paper:`` (stated in, or derived from, the paper's proof: say where),
+        ``measured:`` (set here after measuring runs: say what was measured), ``choice:`` (a convention of the
+        suite -- a tolerance, a window, a round value -- with its reason).  ``claims --constants`` tables them.
     reading: how the suite reads the paper where the OCR or the catalogue is in doubt.
     network, activation: the network (``kcg``: m neurons per sign, ±1/m; ``fvb``: m1 + m2, ±1/√m) and the
         activation the claim is about (None: not about a network, e.g. a sequence lemma).
@@ -91,6 +96,7 @@ class Claim:
     assumptions: str = ""
     in_regime: Callable[..., bool] | None = None
     declared: dict[str, float] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
     status: str = "checked"
     expected: str = "holds"
     reason: str = ""
@@ -110,6 +116,12 @@ class Claim:
             raise ValueError(f"Claim {self.id}: status must be one of {STATUSES}; got {self.status!r}")
         if self.status == "unchecked" and not self.reason:
             raise ValueError(f"Claim {self.id}: an unchecked claim needs a written reason")
+        stray = sorted(set(self.sources) - set(self.declared))
+        if stray:
+            raise ValueError(f"Claim {self.id}: sources for {stray}, which are not declared constants")
+        untagged = sorted(k for k, v in self.sources.items() if not v.startswith(SOURCE_TAGS))
+        if untagged:
+            raise ValueError(f"Claim {self.id}: the source of {untagged} must start with one of {SOURCE_TAGS}")
         bad = [a for a, _ in self.walks if a not in self.axes]
         if bad:
             raise ValueError(f"Claim {self.id}: walks along {bad}, which are not among its axes {self.axes}")
@@ -131,7 +143,8 @@ class Claim:
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "paper": self.paper, "where": self.where, "kind": self.kind,
                 "statement": self.statement, "assumptions": self.assumptions,
-                "declared": dict(self.declared), "status": self.status, "expected": self.expected,
+                "declared": dict(self.declared), "sources": dict(self.sources), "status": self.status,
+                "expected": self.expected,
                 "reason": self.reason, "reading": self.reading, "network": self.network,
                 "activation": self.activation, "regime": self.regime, "orthogonal": self.orthogonal,
                 "axes": list(self.axes), "walks": [list(w) for w in self.walks], "uses": list(self.uses),

@@ -212,9 +212,14 @@ def cmd_power(a: argparse.Namespace) -> int:
 
 
 def cmd_claims(a: argparse.Namespace) -> int:
-    from .claims_page import claim_page, claims_table
+    from .._internal.errors import UsageError
+    from .claims_page import claim_page, claims_table, constants_table
 
-    if a.id:
+    if a.constants:
+        if a.id:
+            raise UsageError("claims --constants takes no claim ID (it tables every declared constant)")
+        print(constants_table(), end="")
+    elif a.id:
         print(claim_page(a.id))
     else:
         print(claims_table(Path(a.found) if a.found else None))
@@ -310,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--found", default=None, metavar="JSON",
                    help="the report or margins JSON whose verdicts fill the 'found' column (default: "
                    "report/report.json when it exists)")
+    c.add_argument("--constants", action="store_true",
+                   help="print every declared constant with its value and where it comes from (the paper's proof, "
+                   "measured here, or a choice of the suite) as Markdown: docs/constants.md is this output")
     c.set_defaults(fn=cmd_claims)
     return ap
 
