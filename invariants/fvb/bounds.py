@@ -100,6 +100,16 @@ from .regime import (
 
 # ---- declared constants and the regime -------------------------------------------------------
 
+#: Where each declared constant (``FVB_CONSTANTS``, module docstring) comes from (``Claim.sources``).
+SOURCES = {
+    "C_LR": "choice: the review gives no value for C_R; declared C_R = 2 R^2/gamma^2: the exp-loss ratio stays "
+            "<= R^2/gamma^2 (ratio of margin growth rates), times the factor 2 of FVB-GZ (a)",
+    "C1_factor": "paper: proof chain of Thm 4.2: (15) summed over t < T (G_hat non-increasing), L <= 2 G_hat and "
+                 "L(0) <= 1 give L(t)^2 <= 64 R^2 n / (gamma^2 R_min^2 alpha t)",
+    "C2": "choice: twice the rank-2 GF limit of Thm 3.2 (StableRank <= 2); the proof chain (18)/(19) gives only "
+          "256 C_R R^4/gamma^2 (> m at every width run), reported as C2_proof",
+}
+
 
 
 
@@ -157,6 +167,7 @@ register(Claim(
               "(19w) ||w_j(t)|| >= alpha |a_j| R_min^2 S(t) / (4 sqrt2 R_max sqrt n); "
               "(19W) ||W(t)||_2 >= alpha gamma R_min^2 S(t) / (4 sqrt2 R_max sqrt n), all t >= 1",
     assumptions=_ASSUME, in_regime=in_fvb_gd_regime, declared={"C_LR": FVB_CONSTANTS.C_LR},
+    sources={"C_LR": SOURCES["C_LR"]},
     reading="(19W) with R_max where the review prints R (the printed form is not scale invariant; kept as "
             "FVB-NORM-lit). " + _OMEGA,
 ))
@@ -177,6 +188,7 @@ register(Claim(
     statement="L(W(t)) <= sqrt(C1 n / (R_min^2 alpha t)) for all t >= 1; "
               "implied C1 = sup_t L(t)^2 R_min^2 alpha t / n",
     assumptions=_ASSUME, in_regime=in_fvb_gd_regime, declared={"C1_factor": FVB_CONSTANTS.C1_factor},
+    sources={"C1_factor": SOURCES["C1_factor"]},
     reading="declared C1 = 64 R^2/gamma^2 from the proof chain (15) + L <= 2 G_hat (module docstring); the "
             "paper calls C1 an absolute constant (gamma, R treated as constants). " + _OMEGA,
 ))
@@ -194,6 +206,7 @@ register(Claim(
     id="FVB-4.2c", paper="FVB", where="Thm 4.2 item 3", kind="implied-constant",
     statement="sup_{t>=1} StableRank(W(t)) <= C2 (stacked W, both signs); StableRank(W(0)) ~ min(m, d)",
     assumptions=_ASSUME, in_regime=in_fvb_gd_regime, declared={"C2": FVB_CONSTANTS.C2},
+    sources={"C2": SOURCES["C2"]},
     reading="declared C2 = 4 (twice the rank-2 GF limit); the proof chain's 256 C_R R^4/gamma^2 is reported "
             "as C2_proof.  Sup over the recorded checkpoints (t = 1 is always one)",
 ))
@@ -203,6 +216,7 @@ register(Claim(
     kind="implied-constant",
     statement="sup_t max_{i,j} l'(y_i f_i(t)) / l'(y_j f_j(t)) <= C_R; implied C_R reported",
     assumptions=_ASSUME, in_regime=in_fvb_gd_regime, declared={"C_LR": FVB_CONSTANTS.C_LR},
+    sources={"C_LR": SOURCES["C_LR"]},
     reading="declared C_R = 2 R^2/gamma^2.  The review calls C_R a constant; on orthogonal data the ratio "
             "tends to ~R^2 (times the width factor (m1 + gamma^2 m2)/(m2 + gamma^2 m1) across classes), so "
             "an R-free constant needs R = O(1).  With m1 != m2 the ratio is already ~e^{|f0|} at t = 0, "

@@ -92,6 +92,11 @@ def _bisect_z_star(tol: float = 1e-13) -> float:
 
 
 Z_STAR = _bisect_z_star()
+#: Where each declared constant of this module's claims comes from (``Claim.sources``), by constant name.
+SOURCES = {
+    "Z_STAR": "paper: the exact domain of 'L <= 2 G_hat' (proof of Thm 4.2; the review states no domain): root of "
+              "l(z) = 2 g(z), l/g decreasing, bisection to 1e-13; the inequality fails for z < z*",
+}
 
 
 def gz_b_boundary(z1: float) -> float:
@@ -116,6 +121,7 @@ register(Claim(
     assumptions="l(z) = log(1 + e^{-z}), g = -l'. Domains: (a) all reals; (b) z1, z2 > 0 (holds exactly on "
                 "z1 >= 0 or z2 <= z1 + log 2 - log(1 - e^{z1})); (c) z >= z* (fails for z < z*)",
     declared={"z_star": Z_STAR},
+    sources={"z_star": SOURCES["Z_STAR"]},
     reading="sub-results FVB-GZ:a, FVB-GZ:b, FVB-GZ:c on numbers and FVB-GZ:traj (L <= 2 G_hat) on GD runs. "
             "The review states (c) without a domain ('L <= 2 G_hat'); it is false for margins below z*",
 ))
@@ -123,6 +129,13 @@ register(Claim(
 L33_C = 18.0
 L33_DELTA = 0.1
 L33_LEVEL = 0.01
+SOURCES.update({
+    "L33_C": "choice: the lemma's constant is not in the review; 18 is the suite's union-bound derivation: "
+             "p <= sqrt(2 d log(4n^2/delta)), R_min^2 ~ d, R ~ 1, so (7) needs d >= 18 gamma^-6 n^2 log(4n^2/delta)",
+    "L33_DELTA": "choice: the failure probability delta the binomial test is run at, a round value",
+    "L33_LEVEL": "choice: significance level of the one-sided exact binomial test of P(fail) <= delta "
+                 "(Clopper-Pearson lower bound)",
+})
 
 
 def l33_dimension(n: int, gamma: float, delta: float = L33_DELTA, C: float = L33_C) -> int:
@@ -143,6 +156,7 @@ register(Claim(
               "/ (3 R^2 n)] >= 1 - delta; one-sided exact binomial test of P(fail) <= delta at level 0.01",
     assumptions="Gaussian data (virtual Gram: Wishart, exact in law); delta = 0.1",
     in_regime=in_l33_regime, declared={"C": L33_C, "delta": L33_DELTA, "level": L33_LEVEL},
+    sources={"C": SOURCES["L33_C"], "delta": SOURCES["L33_DELTA"], "level": SOURCES["L33_LEVEL"]},
     reading="the lemma's exact constant is not in the review; C = 18 is derived from a union bound over "
             "pairs (module docstring).  The measured crossing of 1 - delta lies near C ~ 8-16",
 ))

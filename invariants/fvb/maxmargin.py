@@ -111,6 +111,17 @@ PRIMAL_TOL = 1e-6  # SLSQP primal solve vs formula (10), relative
 # ftol = 1e-14 on 1/2 ||W||^2; along directions where the constraints are flat to first order the objective
 # is quadratic, so the point is accurate to ~sqrt(ftol) = 1e-7 (observed up to ~1.3e-6); declared 1e-5.
 ANGLE_TOL = sum_bound(8, 2 * math.pi)  # critical angles closer than this are the same (atan2 rounding)
+#: Where each declared constant of this module's claims comes from (``Claim.sources``), by constant name.
+SOURCES = {
+    "BETA_MIN": "choice: rate threshold for limits along GD (decay.BETA_MIN): a deviation with a nonzero limit fits "
+                "beta ~ 0, the expansion W(t) = W* ln t + B + o(1) gives beta ~ 1; 0.5 lies between",
+    "C_GF_STEP": "choice: GD as the small-step proxy of gradient flow, eta <= C_GF_STEP n / R_max^2 "
+                 "(regime.C_GF_STEP; stability needs < 8 n / R_max^2)",
+    "HUNT_TOL": "choice: SLSQP tolerance of the KKT hunt (kkt.HUNT_TOL): ftol = 1e-14 gives ~sqrt(ftol) = 1e-7 "
+                "accuracy (observed up to ~1.3e-6); declared 1e-5",
+    "PRIMAL_TOL": "choice: solver tolerance of the SLSQP primal solve vs formula (10), relative (SLSQP stops at "
+                  "ftol, not at rounding)",
+}
 
 TINY = np.finfo(float).tiny
 
@@ -155,6 +166,7 @@ register(Claim(
               "SLSQP local solutions of (5); FVB-3.2a:gd max_i q_i/min_k q_k - 1 -> 0 along GD." + _GD,
     assumptions=_ASSUME, in_regime=in_fvb_gf_regime,
     declared={"beta_min": BETA_MIN, "C_GF_step": C_GF_STEP, "hunt_tol": HUNT_TOL},
+    sources={"beta_min": SOURCES["BETA_MIN"], "C_GF_step": SOURCES["C_GF_STEP"], "hunt_tol": SOURCES["HUNT_TOL"]},
     reading="(7) read as in the catalogue and the review's eq. (7) (gamma^3, R = R_max/R_min).  'Every KKT "
             "point' is probed by the program's solution, by local solutions of (5) from random starts, and "
             "by GD limits (Lyu-Li); margins along GD normalized by the smallest one"))
@@ -169,6 +181,7 @@ register(Claim(
               "||W - blockmean W||_F/||W||_F -> 0 (rank-2 tail reported)." + _GD,
     assumptions=_ASSUME, in_regime=in_fvb_gf_regime,
     declared={"beta_min": BETA_MIN, "primal_tol": PRIMAL_TOL, "hunt_tol": HUNT_TOL},
+    sources={"beta_min": SOURCES["BETA_MIN"], "primal_tol": SOURCES["PRIMAL_TOL"], "hunt_tol": SOURCES["HUNT_TOL"]},
     reading="the review's (8) prints phi'(v_j^T x_i) in the u_j equation; read phi'(u_j^T x_i) (the "
             "gradient of phi(<u_j, x>)).  The multipliers of (5) at W* equal the dual variables of (11) "
             "(same stationarity equations, x_i linearly independent)"))
@@ -191,6 +204,7 @@ register(Claim(
               "FVB-3.2d:global / :hunt: min_i y_i f(x_i;W)/||W||_F <= 1/||W*||_F for GD iterates and SLSQP "
               "solutions; FVB-3.2d:gd angle(W(t), W*) -> 0 along GD." + _GD,
     assumptions=_ASSUME, in_regime=in_fvb_gf_regime, declared={"beta_min": BETA_MIN, "hunt_tol": HUNT_TOL},
+    sources={"beta_min": SOURCES["BETA_MIN"], "hunt_tol": SOURCES["HUNT_TOL"]},
     reading="dual of (11): min_{lambda>=0} 1/2 lambda^T Q lambda - 1^T lambda, "
             "Q = (m1/m) S G S + (m2/m) T G T, S = diag(1 on I+, -gamma on I-), "
             "T = diag(1 on I-, -gamma on I+) (invariants.fvb_program)"))

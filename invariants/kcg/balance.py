@@ -72,6 +72,7 @@ import numpy as np
 
 from sim import Dataset, SimConfig, Trajectory
 
+from .._internal.bounded import with_trend
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import late_window
 from .._internal.result import CheckResult
@@ -87,6 +88,21 @@ DECLARED: dict[str, float] = {
     "c3": 1.5,  # E.1 (c), with the factor s_i explicit
 }
 DECLARED["c_E3"] = 2.0 / DECLARED["c1_relu"]  # the proof of E.2: c = 2 / c1
+#: Where each declared constant comes from (``Claim.sources``), by ``DECLARED`` key (and ``R_CAP``).
+SOURCES = {
+    "c1_leaky": "measured: c1 of B.1/B.4 is not explicit in the paper (B.2 needs c1 <= c R^-2); declared 0.2 from "
+                "the first-step bound 1/(gamma R^2) and in-regime runs (the suite's value)",
+    "c1_relu": "measured: c1 of E.1 (a) is not explicit in the paper; declared 0.2 from the analysis ((a) runs "
+               "from ~R^-2 early to ~m/#S_i late) and in-regime runs (the suite's value)",
+    "c2": "measured: c2 of E.1 (b) is not explicit in the paper; declared 0.25 from the analysis ((b) runs from "
+          "~1/2 upwards, l'(0) = -1/2) and in-regime runs (the suite's value)",
+    "c3": "measured: c3 of E.1 (c) is not explicit in the paper; declared 1.5 from the analysis ((c) runs from "
+          "~1/2 up to 1, factor s_i explicit) and in-regime runs (the suite's value)",
+    "c_E3": "paper: proof of Lemma E.2 (l. 2418-2421, 'taking c = 2/c1'), evaluated at the suite's declared c1 = 0.2 "
+            "of E.1",
+    "R_CAP": "choice: the suite's reading of 'R = R_max/R_min is at most an absolute constant' (KCG l. 662, 1902); "
+             "c1 scales like R^-2 (R = 5, p = 0 implies c1 ~ 0.05)",
+}
 
 
 # ---- regimes ---------------------------------------------------------------------------------
@@ -163,7 +179,8 @@ def check_leaky_balance(traj: Trajectory, c1: float = DECLARED["c1_leaky"]) -> C
 
     Implied c1 = min over checkpoints t >= 1 and all j, i, i' of
     sum_r rhobar_{y_i,r,i}(t) / (gamma^2 sum_r |rho_{j,r,i'}(t)|) (terms with a zero denominator skipped).
-    Margin (c1_implied - c1) / c1.
+    Margin (c1_implied - c1) / c1, or the trend test's (``_internal.bounded.with_trend``: c1(t) extrapolated
+    to t = T^2 at its slope interval's adverse end) when smaller.
     """
     bad = _unusable("KCG-B1", traj, c1)
     if bad is not None:
@@ -181,11 +198,12 @@ def check_leaky_balance(traj: Trajectory, c1: float = DECLARED["c1_leaky"]) -> C
     per_t = ratio.reshape(len(times), -1).min(axis=1)
     implied = float(per_t.min())
     where = _argmin_where(ratio, ("t", "j", "i", "i'"), times)
-    return CheckResult("KCG-B1", _lower_margin(implied, c1), implied, c1, where=where,
-                       implied={"c1": implied, "c1_t1": float(per_t[0]),
-                                "c1_late": _window_min(per_t, times), "c1_gamma2": implied * g**2},
-                       config=describe(traj.config, traj.data),
-                       note="c1_gamma2: the constant without the gamma^2 factor")
+    res = CheckResult("KCG-B1", _lower_margin(implied, c1), implied, c1, where=where,
+                      implied={"c1": implied, "c1_t1": float(per_t[0]),
+                               "c1_late": _window_min(per_t, times), "c1_gamma2": implied * g**2},
+                      config=describe(traj.config, traj.data),
+                      note="c1_gamma2: the constant without the gamma^2 factor")
+    return with_trend(res, times, per_t, c1, "c1", upper=False)
 
 
 # ---- KCG-B4 ----------------------------------------------------------------------------------
@@ -197,7 +215,7 @@ def check_leaky_balance_neuron(traj: Trajectory, c1: float = DECLARED["c1_leaky"
     Implied c1 = min over t >= 1 and i, i' of
     min_r rhobar_{y_i,r,i}(t) / (gamma^4 max_{j',r'} |rho_{j',r',i'}(t)|).
     Also reported: ``c1_gamma1``, the same with gamma instead of gamma^4 (the catalogue's reading).
-    Margin (c1_implied - c1) / c1.
+    Margin (c1_implied - c1) / c1, or the trend test's on c1(t) when smaller (``_internal.bounded``).
     """
     bad = _unusable("KCG-B4", traj, c1)
     if bad is not None:
@@ -216,11 +234,12 @@ def check_leaky_balance_neuron(traj: Trajectory, c1: float = DECLARED["c1_leaky"
     per_t = ratio.reshape(len(times), -1).min(axis=1)
     implied = float(per_t.min())
     where = _argmin_where(ratio, ("t", "i", "i'"), times)
-    return CheckResult("KCG-B4", _lower_margin(implied, c1), implied, c1, where=where,
-                       implied={"c1": implied, "c1_t1": float(per_t[0]), "c1_late": _window_min(per_t, times),
-                                "c1_gamma1": float(base.min()) / g},
-                       config=describe(traj.config, traj.data),
-                       note="gamma^4 reading (proof of B.4, use in B.5); c1_gamma1: the catalogue's gamma^1")
+    res = CheckResult("KCG-B4", _lower_margin(implied, c1), implied, c1, where=where,
+                      implied={"c1": implied, "c1_t1": float(per_t[0]), "c1_late": _window_min(per_t, times),
+                               "c1_gamma1": float(base.min()) / g},
+                      config=describe(traj.config, traj.data),
+                      note="gamma^4 reading (proof of B.4, use in B.5); c1_gamma1: the catalogue's gamma^1")
+    return with_trend(res, times, per_t, c1, "c1", upper=False)
 
 
 # ---- KCG-5.5 ---------------------------------------------------------------------------------
@@ -254,7 +273,8 @@ def check_relu_balance(traj: Trajectory, c1: float = DECLARED["c1_relu"], c2: fl
     (b) rhobar_{y_i,r,i}(t) >= c2 log(1 + c_i t): implied c2 = min over t >= 1, i, r in S_i(0);
     (c) s_i rhobar_{y_i,r,i}(t) <= c3 log(1 + c_i t): implied c3 = max over the same.
     Points with S_i(0) empty are vacuous (skipped; counted in the note).  Margin: the smallest of
-    (c1_implied - c1)/c1, (c2_implied - c2)/c2, (c3 - c3_implied)/c3; ``where["bound"]`` names it.
+    (c1_implied - c1)/c1, (c2_implied - c2)/c2, (c3 - c3_implied)/c3; ``where["bound"]`` names it; and
+    the trend test's on c1(t) (``_internal.bounded.with_trend``) when smaller.
     Also reported: ``c1_raw`` and ``c3_raw`` (the printed forms, without s), ``S_ratio`` =
     min |S_i(0)| / max |S_i(0)|, and ``A2_event`` (1 if 0.4 m <= |S_i(0)| <= 0.6 m for every i).
     """
@@ -306,7 +326,8 @@ def check_relu_balance(traj: Trajectory, c1: float = DECLARED["c1_relu"], c2: fl
     note = "margins: " + ", ".join(f"{b}={v[0]:+.3g}" for b, v in parts.items())
     if skipped:
         note += f"; {skipped} point(s) with S_i(0) empty skipped"
-    return CheckResult("KCG-5.5", margin, measured, declared, where=where, implied=imp, config=cfg, note=note)
+    res = CheckResult("KCG-5.5", margin, measured, declared, where=where, implied=imp, config=cfg, note=note)
+    return with_trend(res, times, c1_t.min(axis=1), c1, "c1", upper=False)
 
 
 # ---- KCG-E3 ----------------------------------------------------------------------------------
@@ -341,7 +362,8 @@ def check_offclass(traj: Trajectory, c: float = DECLARED["c_E3"],
     |rho_{-y_i',r,i'}(t)| <= c R_min^-2 p n rhobar_{y_i',r',i'}(t) for t >= T2, r in [m], r' in S_i'(0),
     T2 = the first checkpoint with min_{i', r' in S_i'(0)} rhobar_{y_i',r',i'} >= c1 (beta + 1) R_min^2/(p n),
     beta = max_{j,r,i} |<w_{j,r}(0), x_i>|, c = 2 / c1 (declared).  Implied c = max over t >= T2 and i' of
-    max_r |rho_{-y_i',r,i'}| / (R_min^-2 p n min_{r'} rhobar_{y_i',r',i'}).  Margin (c - c_implied) / c.
+    max_r |rho_{-y_i',r,i'}| / (R_min^-2 p n min_{r'} rhobar_{y_i',r',i'}).  Margin (c - c_implied) / c, or
+    the trend test's on c(t), t >= T2, when smaller (``_internal.bounded.with_trend``).
     ``too_short`` (margin NaN) when the run never reaches T2; at p = 0 (T2 infinite) the literal statement
     is evaluated over t >= 1 and fails as soon as an off-class coefficient is nonzero (see module docstring).
     Also reported: ``c_late`` (max ratio over the late window, ignoring T2) and ``inv_c1_E24``, the implied
@@ -387,8 +409,9 @@ def check_offclass(traj: Trajectory, c: float = DECLARED["c_E3"],
     kk, ii = np.unravel_index(int(np.argmax(window)), window.shape)
     imp["c"] = implied
     where = {"t": int(times[k0 + kk]), "i'": int(idx[ii])}
-    return CheckResult("KCG-E3", _upper_margin(implied, c), implied, c, where=where, implied=imp,
-                       config=cfg, note=note)
+    res = CheckResult("KCG-E3", _upper_margin(implied, c), implied, c, where=where, implied=imp,
+                      config=cfg, note=note)
+    return with_trend(res, times[k0:], per_t[k0:], c, "c", upper=True)
 
 
 # ---- registration ----------------------------------------------------------------------------
@@ -403,6 +426,7 @@ register(Claim(
     statement="sum_r rhobar_{y_i,r,i}(t) >= c1 gamma^2 sum_r |rho_{j,r,i'}(t)| for all t >= 1, j, i, i'",
     assumptions=f"Thm 4.1 (leaky ReLU) with the declared constants; R <= {R_CAP}",
     in_regime=in_leaky_balance_regime, declared={"c1": DECLARED["c1_leaky"], "R_cap": R_CAP},
+    sources={"c1": SOURCES["c1_leaky"], "R_cap": SOURCES["R_CAP"]},
     reading="c1 is not explicit in the paper (B.2 needs c1 <= c R^-2): the suite declares c1 = 0.2, from the "
             "first-step bound 1/(gamma R^2) and in-regime runs; R <= R_CAP reads 'R at most an absolute "
             "constant' (l. 662). " + _EARLY))
@@ -414,6 +438,7 @@ register(Claim(
               "(c1 of Lemma B.1)",
     assumptions=f"Thm 4.1 with the declared constants; R <= {R_CAP}",
     in_regime=in_leaky_balance_regime, declared={"c1": DECLARED["c1_leaky"], "R_cap": R_CAP},
+    sources={"c1": SOURCES["c1_leaky"], "R_cap": SOURCES["R_CAP"]},
     reading="gamma^4, not the catalogue's gamma: the OCR of the display is garbled, the proof (plug "
             "B.41 into B.8) gives gamma^4 and Lemma B.5's proof (l. 1240) uses |rho| <= gamma^-4 c1^-1 "
             "rhobar. The gamma^1 reading is reported as implied c1_gamma1. " + _EARLY))
@@ -430,6 +455,7 @@ register(Claim(
     assumptions=f"Thm 4.3 (ReLU) with the declared constants; R <= {R_CAP}",
     in_regime=in_relu_balance_regime,
     declared={"c1": DECLARED["c1_relu"], "c2": DECLARED["c2"], "c3": DECLARED["c3"], "R_cap": R_CAP},
+    sources={"c1": SOURCES["c1_relu"], "c2": SOURCES["c2"], "c3": SOURCES["c3"], "R_cap": SOURCES["R_CAP"]},
     reading="c_i is the suite's choice: the rate of (E.19)-(E.21) without the (1 +- R^-2 p n / c1), 2 and "
             "e^{+-2 beta} factors. The proof bounds m/|S_i(0)| by 2.5 through Lemma A.2, which the suite's "
             "width constant does not imply; without it the printed (a) and (c) have no constant (c1_raw -> "
@@ -445,6 +471,7 @@ register(Claim(
               "all i', r' in S_i'(0); c = 2 / c1",
     assumptions=f"Thm 4.3 with the declared constants; R <= {R_CAP}; p > 0",
     in_regime=in_offclass_regime, declared={"c": DECLARED["c_E3"], "c1": DECLARED["c1_relu"], "R_cap": R_CAP},
+    sources={"c": SOURCES["c_E3"], "c1": SOURCES["c1_relu"], "R_cap": SOURCES["R_CAP"]},
     reading="Index pattern from the proof (E.24): neurons of the sign opposite to y_i' on x_i' against "
             "initially active on-class neurons on x_i'. T2 and c = 2/c1 are the proof's (l. 2418-2421), with "
             "the suite's declared c1 of E.1. At p = 0 the literal statement fails (off-class coefficients "

@@ -62,6 +62,18 @@ FIG23_GAMMA = 0.1
 PAPER_STEPS = 50
 #: OQ3's band: "approximately 2" read as |SR - 2| <= 2 * OQ3_BAND, i.e. SR in [1.5, 2.5].
 OQ3_BAND = 0.25
+#: Where each declared constant comes from (``Claim.sources``), by constant name.
+SOURCES = {
+    "FIG1_GAMMAS": "choice: the OCR of Fig. 1 lacks its legend (caption: slope 1 is linear, 0 is ReLU); the suite "
+                   "sweeps 6 slopes 0, 0.1, 0.3, 0.5, 0.7, 0.9 (the simulator has gamma in (0, 1))",
+    "PAPER_STEPS": "paper: Sec. 6 trains with batch size 64 for 50 epochs on n = 10 points, i.e. 50 full-batch GD "
+                   "steps",
+    "FIG23_SIGMAS": "paper: Sec. 6 (MNIST, Figs. 2-3): sigma0 in {1e-5, 5e-5, 1e-4, 5e-4, 1e-3}, five values",
+    "FIG23_GAMMA": "paper: Fig. 3's caption: leaky ReLU activation with slope 0.1",
+    "OQ2_QUIET": "choice: 'switches infinitely often' read off a finite run as 'no switch in the last decade of t' "
+                 "(margin log10(T / t_last) - 1)",
+    "OQ3_BAND": "choice: 'approximately 2' read as abs(SR - 2) <= 2 x 0.25, i.e. SR in [1.5, 2.5]",
+}
 
 
 def paper_config(**changes: object) -> SimConfig:
@@ -495,6 +507,7 @@ register(Claim(
     assumptions="none (the paper's experiment; outside Thm 4.1's regime with the declared C)",
     in_regime=_always, status="measured",
     declared={"gammas": float(len(FIG1_GAMMAS)), "paper steps": float(PAPER_STEPS)},
+    sources={"gammas": SOURCES["FIG1_GAMMAS"], "paper steps": SOURCES["PAPER_STEPS"]},
     reading="SGD batch 64 on n=10 for 50 epochs = 50 full-batch GD steps (checked at t=50 and longer); "
             "gamma legend not in the OCR: 0 (ReLU), 0.1, 0.3, 0.5, 0.7, 0.9; sigma0 not given: the "
             "simulator's 1e-4; 'stable rank' read as the whole first layer (both signs stacked), "
@@ -507,6 +520,7 @@ register(Claim(
               "SR(T) and its ln-t mean increasing in sigma0; margin as KCG-FIG1",
     assumptions="none (synthetic analogue of the MNIST figures)", in_regime=_always, status="measured",
     declared={"sigmas": float(len(FIG23_SIGMAS)), "gamma (Fig. 3)": FIG23_GAMMA},
+    sources={"sigmas": SOURCES["FIG23_SIGMAS"], "gamma (Fig. 3)": SOURCES["FIG23_GAMMA"]},
     reading="MNIST (m=1000, SGD) replaced by the §6 mixture with m=100 and full-batch GD"))
 
 register(Claim(
@@ -526,6 +540,7 @@ register(Claim(
               "step any 1(<w_{j,r}(t), x_i> >= 0) changed (>= 0: no switch in the last decade)",
     assumptions="ReLU", in_regime=in_kcg_relu_regime, status="measured",
     declared={"quiet decades": 1.0},
+    sources={"quiet decades": SOURCES["OQ2_QUIET"]},
     reading="'infinitely often' read off a finite run: switches in every late decade (kappa <= 1) "
             "suggest yes, a long quiet tail suggests no"))
 
@@ -536,5 +551,6 @@ register(Claim(
               "Lemma F.3's limit ||A||_F^2/||A||_2^2 on the run's initial pattern (OQ3:limit)",
     assumptions="ReLU, orthogonal data, Thm 4.3's regime", in_regime=in_kcg_orthogonal_relu_regime,
     status="measured", declared={"band": OQ3_BAND},
+    sources={"band": SOURCES["OQ3_BAND"]},
     reading="Lemma F.3 says 2 + o(1); its formula averages to 2 n_j / (n_j + 1) for large m, so the "
             "o(1) is in the number n_j of points of the sign (n_j = 1 gives exactly 1)"))

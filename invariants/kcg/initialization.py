@@ -51,6 +51,16 @@ from .._internal.tolerance import sum_bound
 from .regime import KCG_CONSTANTS, describe
 
 DECLARED = {"C_dim": 48.0, "C_m_A1": 1.0, "C_width_A2": 50.0, "level": 0.01, "delta": KCG_CONSTANTS.delta}
+#: Where each ``DECLARED`` constant comes from (``Claim.sources``; module docstring).
+SOURCES = {
+    "C_dim": "choice: A.1's d = Omega(log(mn/delta)) has no constant in the paper (Bernstein, O(.)); 48 is the "
+             "suite's provably sufficient value (Laurent-Massart + union bound need 23.3 log(4m/delta))",
+    "C_m_A1": "choice: A.1's m = Omega(log(1/delta)) read with C = 1; the proof never uses this condition",
+    "C_width_A2": "paper: Lemma A.2 states m >= 50 log(2n/delta) (Hoeffding and a union bound over the n points)",
+    "level": "choice: significance level of the one-sided exact binomial test of H0 P(failure) <= delta over N draws",
+    "delta": "choice: the failure probability delta = KCG_CONSTANTS.delta, one of the round values the suite "
+             "declares for KCG's regime",
+}
 A1A_BAND = (0.5, 1.5)
 A2_BAND = (0.4, 0.6)
 
@@ -83,12 +93,14 @@ register(Claim(
     id="KCG-A1a", paper="KCG", where="Lemma A.1 (first display)", kind="probabilistic",
     statement="sigma0^2 d/2 <= ||w_{j,r}(0)||_2^2 <= 3 sigma0^2 d/2 for all j in {+-1}, r in [m]",
     assumptions=_A1_ASSUME, in_regime=in_a1_regime, declared=dict(DECLARED),
+    sources=dict(SOURCES),
 ))
 register(Claim(
     network="kcg",
     id="KCG-A1b", paper="KCG", where="Lemma A.1 (second display)", kind="probabilistic",
     statement="|<w_{j,r}(0), x_i>| <= sqrt(2 log(8mn/delta)) sigma0 R_max for all j, r, i",
     assumptions=_A1_ASSUME, in_regime=in_a1_regime, declared=dict(DECLARED),
+    sources=dict(SOURCES),
     reading="the OCR prints sqrt(2 log(8mn/6)) . 59 R_max; read as sqrt(2 log(8mn/delta)) sigma0 R_max "
             "(Gaussian tail 2 e^{-s^2/2} <= delta/(4mn) over the 2mn pairs: exactly this constant)",
 ))
@@ -99,6 +111,7 @@ register(Claim(
     assumptions="W(0) entries i.i.d. N(0, sigma0^2); m >= 50 log(2n/delta); probability >= 1 - delta "
                 "(one-sided binomial test, level 0.01)",
     in_regime=in_a2_regime, declared=dict(DECLARED),
+    sources=dict(SOURCES),
 ))
 
 

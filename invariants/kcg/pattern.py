@@ -53,6 +53,17 @@ C_FREEZE = 3.0
 C_SWITCH_OFF = 2.0
 F2_SLOPE_RTOL = 0.05
 F2_WINDOW_FRAC = 0.3
+#: Where each declared constant comes from (``Claim.sources``), by constant name (module docstring).
+SOURCES = {
+    "C_FREEZE": "measured: Lemma 5.6's C; implied C <= 0.92 over 600 appendix-regime runs (gamma in [0.02, 0.9]), "
+                "<= 4.0 over 1500 Thm 4.1-regime runs (gamma >= 0.2); declared 3 (KCG-C12: C' = C_FREEZE R^2)",
+    "C_SWITCH_OFF": "measured: Lemma F.2's C; the proof's mechanism gives C ~ 2 beta < 0.75 and 60 orthogonal runs "
+                    "gave implied C <= 0.66; declared 2",
+    "F2_SLOPE_RTOL": "measured: the late-window slope of rho_bar against log t matched m/#S_i(0) within 0.8% at 2e5 "
+                     "steps (window frac 0.3); declared 5% relative",
+    "F2_WINDOW_FRAC": "choice: the late window (last 0.3 of log t) of the F2 slope fit, the one the 0.8% measurement "
+                      "used; no reason for 0.3 is given (provenance not documented in the code)",
+}
 
 
 # ---- regime ------------------------------------------------------------------------------------
@@ -155,6 +166,7 @@ register(Claim(
     assumptions="Thm 4.1 with the declared constants plus the appendix's (B.2) sigma0 <= gamma (C R_max "
                 "sqrt(log(mn/delta)))^{-1}", in_regime=in_kcg_leaky_appendix_regime,
     declared={"C": C_FREEZE},
+    sources={"C": SOURCES["C_FREEZE"]},
     reading="Lemma 5.6 writes T with R_min, Lemma B.5 (via B.2) with R_max; the suite compares the "
             "R_min form and reports both.  sign(0) counted as +1 (sigma'(0) = 1).  The gamma factor of "
             "(B.2) is part of the regime: with Thm 4.1's sigma0 the implied C grows like exp(c/gamma) (see "
@@ -251,6 +263,8 @@ register(Claim(
               "rho_bar_{y_i,r,i} against log t is m/|S_i(0)| within F2_SLOPE_RTOL",
     assumptions="Thm 4.3 (ReLU, declared constants) with p = 0", in_regime=in_kcg_orthogonal_relu_regime,
     declared={"C": C_SWITCH_OFF, "slope_rtol": F2_SLOPE_RTOL, "window_frac": F2_WINDOW_FRAC},
+    sources={"C": SOURCES["C_SWITCH_OFF"], "slope_rtol": SOURCES["F2_SLOPE_RTOL"],
+             "window_frac": SOURCES["F2_WINDOW_FRAC"]},
     reading="Four cases read from the OCR of Lemma F.2 and its proof (F3)-(F6): (y_i, >= 0) -> >= 0; "
             "(y_i, < 0) -> < 0; (-y_i, >= 0) -> < 0 after T; (-y_i, < 0) -> < 0.  The OCR prints T = "
             "C eta^{-1} R_min^{-2}/nm; the proof (|rho| = O(1) for t <= T, |l'| >= c) needs "

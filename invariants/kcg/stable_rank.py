@@ -70,6 +70,17 @@ C_MIS = 1.0
 DOMINANCE = 10.0  # learned part "dominates" when ||W_j(t)||_F^2 >= DOMINANCE * ||W_j(0)||_F^2
 WINDOW_FRAC = 0.5
 F3_STACKED_RANGE = (16.0 / 9.0, 9.0)
+#: Where each declared constant comes from (``Claim.sources``), by constant name (module docstring).
+SOURCES = {
+    "K_SR": "choice: Lemma C.3's O(1/log t) constant is unspecified; after dividing by the proof's factor "
+            "(1 + sigma0 sqrt(d) R_min/sqrt(n)) the suite declares the round value K = 1",
+    "C_SR_RELU": "choice: c is unspecified (Lemma F.1: C' R^6/C''^2); 3 = Lemma F.3's orthogonal-data limit "
+                 "2 + o(1) plus one unit for small m, n and the O(1/log t) transient",
+    "C_MIS": "choice: a round value for the O(1) shift of the ODE constant (opposite neurons' transient, Euler "
+             "error) in the F3 tolerance term C_MIS / (kappa_min t)",
+    "DOMINANCE": "choice: the learned part must dominate W(0), read as norm_F^2 >= 10x that of W_j(0) at the late "
+                 "window's start, else too_short (W(0) keeps the stable rank ~ m)",
+}
 
 register(Claim(
     network="kcg", activation="leaky_relu", regime="kcg", axes=AXES,
@@ -80,6 +91,7 @@ register(Claim(
     assumptions="Thm 4.1 (leaky ReLU, declared constants); the learned part must dominate W(0) "
                 "(small d or sigma0), else too_short",
     in_regime=in_kcg_leaky_regime, declared={"K": K_SR, "dominance": DOMINANCE},
+    sources={"K": SOURCES["K_SR"], "dominance": SOURCES["DOMINANCE"]},
     reading="The O(1/log t) constant is read from the end of Lemma C.3's proof: "
             "Theta((1 + sigma0 sqrt(d) R_min/sqrt(n)) / log t) (OCR: 'Theta(1 + sigma0 sqrt(d)/sqrt(n) "
             "R_min ...)/log(t)'); the suite normalizes by that factor and declares K = 1."))
@@ -90,6 +102,7 @@ register(Claim(
     statement="ReLU: limsup_t StableRank(W_j(t)) <= c; encoded max_{late window} SR_j(t) <= c = 3",
     assumptions="Thm 4.3 (ReLU, declared constants); learned part must dominate W(0)",
     in_regime=in_kcg_relu_regime, declared={"c": C_SR_RELU, "dominance": DOMINANCE},
+    sources={"c": SOURCES["C_SR_RELU"], "dominance": SOURCES["DOMINANCE"]},
     reading="c is unspecified (Lemma F.1: C' R^6 / C''^2); declared 3 = the orthogonal-data limit 2 of "
             "Lemma F.3 plus one for finite m, n.  limsup read as the max over the late window "
             "(conservative)."))
@@ -103,6 +116,7 @@ register(Claim(
               "[16/9, 9]",
     assumptions="Thm 4.3 with p = 0; every S_i(0) non-empty", in_regime=in_kcg_orthogonal_relu_regime,
     declared={"C_mis": C_MIS},
+    sources={"C_mis": SOURCES["C_MIS"]},
     reading="Lemma F.3 takes x_i = e_i; for general orthogonal x_i the rows of W_j/log t tend to "
             "sum_i 1(<w(0),x_i> > 0) (m/|S_i(0)|) x_i/||x_i||^2, i.e. A_j with columns scaled by "
             "1/||x_i||.  The '2 + o(1)' and '[16/9, 9]' parts are asymptotic in m, n: measured."))

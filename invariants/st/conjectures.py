@@ -75,6 +75,14 @@ C_STEP = 1.0       # eta <= C_STEP n / R~_max^2
 WINDOW = 0.5
 SR_BOUND = 2.0
 DOMINANCE = 10.0   # ST-2 needs ||W(t1)||_F^2 >= DOMINANCE ||W(0)||_F^2 at the start t1 of the late window
+#: Where each declared constant comes from (``Claim.sources``), by constant name (module docstring).
+SOURCES = {
+    "C_ORTH": "choice: the slides give no constant; the hunts' regime reads 'nearly orthogonal' in KCG's ReLU form "
+              "R~_min^2 >= C R~^2 n p~ on the augmented Gram G + 11^T, with a round C = 10",
+    "C_STEP": "choice: GD with eta <= n / R~_max^2 as the small-step proxy of gradient flow, as for FVB Thm 3.2",
+    "SR_BOUND": "paper: the slides' conjecture, limsup_t StableRank(W) <= 2 ('Proof idea', property 2; seeds/004)",
+    "WINDOW": "choice: limsup read as the max over the late window, the last half of ln T",
+}
 
 #: the slides' synthetic experiment
 FIG_SIGMAS: tuple[float, ...] = (1e-5, 5e-5, 1e-4, 5e-4, 1e-3)
@@ -222,6 +230,7 @@ register(Claim(
               "all i.  Measured along GD: max_i q_i/min_k q_k - 1 ~ c (ln t)^-beta, margin beta - 0.5; "
               "ST-1:hunt: SLSQP KKT points, margin 1 - max|q_i - 1|/1e-6",
     assumptions=_NET, in_regime=in_st_regime, declared={"C_orth": C_ORTH, "C_step": C_STEP},
+    sources={"C_orth": SOURCES["C_ORTH"], "C_step": SOURCES["C_STEP"]},
     reading=_RED))
 register(Claim(
     network="kcg", activation="relu", uses=("ST-3", "ST-1"),
@@ -229,6 +238,7 @@ register(Claim(
     statement="limsup_t StableRank(W(t)) <= 2 (stacked first layer); measured as the max over the late "
               "window (last half of ln T), margin (2 - max)/2; theta = [W | b] (ST-2) and W alone (ST-2:W)",
     assumptions=_NET, in_regime=in_st_regime, declared={"bound": SR_BOUND, "window": WINDOW},
+    sources={"bound": SOURCES["SR_BOUND"], "window": SOURCES["WINDOW"]},
     reading=_RED))
 register(Claim(
     network="kcg", activation="relu",

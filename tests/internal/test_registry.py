@@ -59,3 +59,34 @@ def test_measured_parts_name_registered_parents() -> None:
     load_all()
     for part in MEASURED_PARTS:
         assert part.split(":")[0] in CLAIMS, part
+
+
+def test_every_declared_constant_says_where_it_comes_from() -> None:
+    """Claim.sources: one entry per declared constant, tagged paper / measured / choice."""
+    from invariants._internal.claim import SOURCE_TAGS
+
+    missing = {cid: sorted(set(c.declared) - set(c.sources)) for cid, c in load_all().items()
+               if set(c.declared) - set(c.sources)}
+    assert not missing, missing
+    assert all(v.startswith(SOURCE_TAGS) for c in load_all().values() for v in c.sources.values())
+
+
+def test_a_source_must_be_tagged_and_name_a_declared_constant() -> None:
+    from invariants import Claim
+
+    with pytest.raises(ValueError, match="must start with one of"):
+        Claim(id="X-1", paper="X", where="-", kind="exact", statement="-", declared={"c": 1.0},
+              sources={"c": "a guess"})
+    with pytest.raises(ValueError, match="not declared constants"):
+        Claim(id="X-1", paper="X", where="-", kind="exact", statement="-", declared={"c": 1.0},
+              sources={"k": "choice: x"})
+
+
+def test_docs_constants_is_the_registry_table() -> None:
+    """docs/constants.md is generated (python -m invariants claims --constants > docs/constants.md)."""
+    from pathlib import Path
+
+    from invariants.workflows.claims_page import constants_table
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "constants.md"
+    assert doc.read_text() == constants_table(), "regenerate: python -m invariants claims --constants > " + str(doc)

@@ -1,0 +1,53 @@
+""""There is a constant" claims: the implied constant must stay bounded along GD, not only over the run.
+
+A check of such a claim compares the run's implied constant (a max or min over t) with the declared one.
+That cannot see a constant that is still growing at the horizon and would cross the declared value later.
+:func:`with_trend` adds the stated trend test ``fitting.bounded_along_t`` on the late window: K(t) is fitted
+against log t, and K(T) is extrapolated at the adverse end of the slope's 95% interval to t = T^2. The
+result's margin becomes the smaller of the two. ``where["part"] == "trend"`` says when the trend decided it.
+The implied values gain ``<name>_trend_slope``, the interval's ends, ``<name>_extrapolated`` and
+``margin_over_run`` (the margin without the trend); ``where`` keeps the run's own worst case.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from .fitting import CI_LEVEL, bounded_along_t, late_window
+from .result import CheckResult
+
+MIN_TREND_POINTS = 5  # fewer late checkpoints: the trend is not tested (said in the note)
+
+
+def with_trend(res: CheckResult, times: np.ndarray, K: np.ndarray, declared: float, name: str,
+               upper: bool = True) -> CheckResult:
+    """``res`` with the trend test of the per-checkpoint implied constant ``K`` (T,) at ``times`` (T,) added.
+
+    ``upper``: the claim bounds K from above (K <= declared), else from below.  Non-finite K (a vacuous
+    checkpoint) is left out.  Only results that could judge (held or failed) are changed.
+    """
+    if res.outcome not in ("held", "failed"):
+        return res
+    t = np.asarray(times, dtype=float)
+    k = np.asarray(K, dtype=float)
+    ok = late_window(t, t_min=2) & np.isfinite(k)
+    if int(ok.sum()) < MIN_TREND_POINTS:
+        return dataclasses.replace(res, note=(res.note + "; " if res.note else "")
+                                   + f"trend not tested ({int(ok.sum())} late checkpoints < {MIN_TREND_POINTS})")
+    tr = bounded_along_t(t[ok], k[ok], declared, upper=upper)
+    level = round(100 * CI_LEVEL)
+    implied = {**res.implied, f"{name}_trend_slope": tr.slope.b, f"{name}_trend_ci{level}_lo": tr.slope.lo,
+               f"{name}_trend_ci{level}_hi": tr.slope.hi, f"{name}_extrapolated": tr.K_ext,
+               "margin_over_run": res.margin}
+    if not math.isnan(res.margin) and tr.margin >= res.margin:
+        return dataclasses.replace(res, implied=implied)
+    # the run's own worst case stays in ``where`` (and its margin in implied["margin_over_run"])
+    return CheckResult(res.claim, margin=tr.margin, measured=tr.K_ext, bound=declared,
+                       where={**res.where, "part": "trend", "t_window": [float(t[ok][0]), float(t[ok][-1])]},
+                       implied=implied, config=res.config,
+                       note=f"{name}(t) vs log t on the late window, slope {tr.slope.b:.3g} "
+                            f"[{tr.slope.lo:.3g}, {tr.slope.hi:.3g}] ({level}%): {name} extrapolated to t = T^2 "
+                            f"is {tr.K_ext:.4g} against the declared {declared:g}")
