@@ -50,6 +50,7 @@ class BatchState:
         self.P0t, self.G, self.a, self.y = stack("P0t"), stack("G"), stack("a"), stack("y")
         self.Zt, self.Zct, self.Pt = stack("Zt"), stack("Zct"), stack("Pt")
         self.actt, self.changest, self.last_changet = stack("actt"), stack("changest"), stack("last_changet")
+        self.acc = stack("acc")
         self.eta = np.array([s.cfg.eta for s in st], dtype=np.float64)
         self.gamma = np.array([s.gamma for s in st], dtype=np.float64)
         self.act_code, self.loss_code = st[0].act_code, st[0].loss_code
@@ -60,7 +61,7 @@ class BatchState:
     def advance(self, n_steps: int) -> None:
         kernel.run_batch(self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code,
                          self.loss_code, self.Zt, self.Zct, self.Pt, self.actt, self.changest,
-                         self.last_changet, self.diverged, self.skip, self.t, n_steps)
+                         self.last_changet, self.acc, self.diverged, self.skip, self.t, n_steps)
         self.t += n_steps
 
     def quiet_enough(self, window: int, max_free: float) -> np.ndarray:
@@ -74,7 +75,7 @@ class BatchState:
 
     def view(self, b: int) -> SpanState:
         s = self.states[b]
-        for name in ("Zt", "Zct", "Pt", "actt", "changest", "last_changet"):
+        for name in ("Zt", "Zct", "Pt", "actt", "changest", "last_changet", "acc"):
             getattr(s, name)[:] = getattr(self, name)[b]
         s.t = self.diverged_at(b) if self.diverged_at(b) >= 0 else self.t
         return s

@@ -235,6 +235,7 @@ class AutoState:
         kernel.outputs(sp.Pt, sp.a, sp.act_code, sp.gamma, f)
         self.frozen = fp = FrozenPattern(sp.P, sp.a, sp.y, sp.G, sp.act_code, sp.gamma, sp.y * f, free)
         self.Z_T = sp.Z + sp.Zc
+        self.acc_T = float(sp.acc[0] + sp.acc[1])  # S = sum_s G_hat(W(s)) at entry
         n = sp.data.n
         self.S, self.Sc, self.absinc = np.zeros(n), np.zeros(n), np.zeros(n)
         self.A, self.Ac = np.zeros(fp.n_free), np.zeros(fp.n_free)
@@ -253,6 +254,8 @@ class AutoState:
         D[fp.ke, fp.ie] = self.A + self.Ac
         sp.Z[:] = self.Z_T + sp.a[:, None] * sp.y[None, :] * D
         sp.Zc[:] = 0.0
+        # frozen steps accumulated S_i = sum_s -(eta/n) l'_i(s) per point, so sum_s G_hat = sum_i S_i / eta
+        sp.acc[:] = (self.acc_T + float(np.sum(self.S + self.Sc)) / float(sp.cfg.eta), 0.0)
         sp.refresh()
         sp.changest[fp.ie, fp.ke] = self.chg0 + self.chg_e
         sp.last_changet[fp.ie, fp.ke] = self.last_e

@@ -200,6 +200,7 @@ def run_steps(
     act: np.ndarray,
     changes: np.ndarray,
     last_change: np.ndarray,
+    acc: np.ndarray,
     t_start: int,
     n_steps: int,
 ) -> int:
@@ -207,7 +208,9 @@ def run_steps(
 
     On entry ``Pt`` holds P(t_start) and ``act`` the pattern at t_start.  On exit they hold the values
     at the returned step.  Every pattern change at step t (pattern(t) != pattern(t-1)) increments
-    ``changes[i, k]`` and sets ``last_change[i, k] = t``.
+    ``changes[i, k]`` and sets ``last_change[i, k] = t``.  ``acc`` (2,) accumulates (compensated, value +
+    compensation) S = sum_s G_hat(W(s)), G_hat = (1/n) sum_i -l'(y_i f_i): FVB's (17)-(19) need it at
+    every step, which a checkpoint cannot give.
 
     Returns ``-1`` when all steps ran, else the step t at which a margin or a loss derivative was
     non-finite (the run diverged; the state is left at that step).
@@ -219,12 +222,18 @@ def run_steps(
     outputs(Pt, a, act_kind, gamma, f)
     for s in range(n_steps):
         t = t_start + s
+        gsum = 0.0
         for i in range(n):
             marg = y[i] * f[i]
             lp = dloss(marg, loss_kind)
             if not (math.isfinite(marg) and math.isfinite(lp)):
                 return t
             c[i] = -(eta / n) * lp * y[i]
+            gsum -= lp
+        g, s0 = gsum / n, acc[0]  # Neumaier: acc[0] + acc[1] is the sum
+        s1 = s0 + g
+        acc[1] += ((s0 - s1) + g) if abs(s0) >= abs(g) else ((g - s1) + s0)
+        acc[0] = s1
         _update(Zt, Zct, Pt, c, a, act_kind, gamma, zeff)
         _preact_fused(P0t, zeff, G, Pt, a, act_kind, gamma, act, changes, last_change, t + 1, f)
     return -1
@@ -234,7 +243,7 @@ def run_steps(
 def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta: np.ndarray,
               gamma: np.ndarray, act_kind: int, loss_kind: int, Zt: np.ndarray, Zct: np.ndarray,
               Pt: np.ndarray, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray,
-              diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int) -> None:
+              acc: np.ndarray, diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int) -> None:
     """``run_steps`` for B configurations stacked on a leading axis, in one compiled call.
 
     A configuration with ``diverged[b] >= 0`` or ``skip[b]`` is left untouched; one that diverges now
@@ -244,6 +253,6 @@ def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta:
         if diverged[b] >= 0 or skip[b]:
             continue
         bad = run_steps(P0t[b], G[b], a[b], y[b], eta[b], act_kind, gamma[b], loss_kind, Zt[b], Zct[b],
-                        Pt[b], act[b], changes[b], last_change[b], t_start, n_steps)
+                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps)
         if bad >= 0:
             diverged[b] = bad

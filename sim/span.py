@@ -39,6 +39,7 @@ class SpanState:
         kernel.pattern(self.Pt, self.actt)
         self.changest = np.zeros((n, M), dtype=np.int64)
         self.last_changet = np.full((n, M), -1, dtype=np.int64)
+        self.acc = np.zeros(2)  # S = sum_{s<t} G_hat(W(s)), compensated (kernel.run_steps)
         self.t = 0
         self.act_code = ACT_CODES[cfg.activation]
         self.loss_code = LOSS_CODES[cfg.loss]
@@ -60,7 +61,7 @@ class SpanState:
         """Run ``n_steps`` GD steps; return the divergence step or None."""
         bad = kernel.run_steps(self.P0t, self.G, self.a, self.y, float(self.cfg.eta), self.act_code,
                                self.gamma, self.loss_code, self.Zt, self.Zct, self.Pt, self.actt,
-                               self.changest, self.last_changet, self.t, n_steps)
+                               self.changest, self.last_changet, self.acc, self.t, n_steps)
         if bad >= 0:
             self.t = int(bad)
             return self.t
@@ -83,7 +84,7 @@ class SpanState:
             "loss": lo.mean(), "margins": margins, "lprime": lp,
             "rho_flat": Z * np.diag(self.G)[None, :], "preact_flat": self.P.copy(),
             "norms2_flat": np.diag(K).copy(), "fro2": fro2, "spec2": spec2,
-            "n_changes": self.changest.sum(),
+            "n_changes": self.changest.sum(), "cum_G": self.acc[0] + self.acc[1],
         }
         if check and not all(np.all(np.isfinite(v)) for v in obs.values()):
             return None

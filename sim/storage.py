@@ -23,7 +23,7 @@ from .init import Init
 FORMAT = "nearorth-trajectory/1"
 ARRAYS = ("times", "loss", "margins", "lprime", "rho_flat", "preact_flat", "norms2_flat", "fro2", "spec2",
           "changes_flat", "last_change_flat")
-OPTIONAL = ("n_changes", "data_X", "init_W0")
+OPTIONAL = ("n_changes", "cum_G", "data_X", "init_W0")
 
 
 class TrajectoryFileError(ConfigError):
@@ -67,6 +67,8 @@ def save(traj: Any, path: str | Path, overwrite: bool = False) -> Path:
     arrays = {k: np.asarray(getattr(traj, k)) for k in ARRAYS}
     if traj.n_changes is not None:
         arrays["n_changes"] = np.asarray(traj.n_changes)
+    if traj.cum_G is not None:
+        arrays["cum_G"] = np.asarray(traj.cum_G)
     arrays["data_G"], arrays["data_y"] = traj.data.G, traj.data.y
     if traj.data.X is not None:
         arrays["data_X"] = traj.data.X
@@ -124,5 +126,5 @@ def load(cls: Any, path: str | Path) -> Any:
         if files[k].shape[:1] != (T,) and k not in ("changes_flat", "last_change_flat"):
             raise TrajectoryFileError(f"{path}: array {k!r} has {files[k].shape[0]} checkpoints, times has {T}")
     return cls(config=cfg, data=data, init=init, engine=str(meta["engine"]),
-                      **{k: files[k] for k in ARRAYS}, n_changes=files.get("n_changes"),
+                      **{k: files[k] for k in ARRAYS}, n_changes=files.get("n_changes"), cum_G=files.get("cum_G"),
                       diverged_at=meta.get("diverged_at"), extra=_unjson(meta.get("extra", {})))

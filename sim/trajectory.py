@@ -36,6 +36,8 @@ class Trajectory:
     changes_flat: (M, n) number of steps t at which 1(<w_k(t), x_i> >= 0) differed from step t - 1.
     last_change_flat: (M, n) the last such step, -1 if the pattern of (k, i) never changed.
     n_changes: (T,) total number of activation changes over all (k, i) in steps 1..t.
+    cum_G: (T,) S(t) = sum_{s<t} G_hat(W(s)), G_hat = (1/n) sum_i -l'(y_i f_i), accumulated at every step
+        inside the span and frozen-pattern engines (compensated); None for runs that do not record it.
     diverged_at: the step at which a margin or l' became non-finite, else None.
     """
 
@@ -55,6 +57,7 @@ class Trajectory:
     changes_flat: np.ndarray
     last_change_flat: np.ndarray
     n_changes: np.ndarray | None = None
+    cum_G: np.ndarray | None = None
     diverged_at: int | None = None
     extra: dict[str, object] = field(default_factory=dict)
 

@@ -3,7 +3,8 @@
 A check of such a claim compares the run's implied constant (a max or min over t) with the declared one.
 That cannot see a constant that is still growing at the horizon and would cross the declared value later.
 :func:`with_trend` adds the stated trend test ``fitting.bounded_along_t`` on the late window: K(t) is fitted
-against log t, and K(T) is extrapolated at the adverse end of the slope's 95% interval to t = T^2. The
+against log t on the last quarter of the horizon in log t (``TREND_WINDOW``: the slope at the end of the
+run), and K(T) is extrapolated at the adverse end of the slope's 95% interval to t = T^2. The
 result's margin becomes the smaller of the two. ``where["part"] == "trend"`` says when the trend decided it.
 The implied values gain ``<name>_trend_slope``, the interval's ends, ``<name>_extrapolated`` and
 ``margin_over_run`` (the margin without the trend); ``where`` keeps the run's own worst case.
@@ -20,24 +21,31 @@ from .fitting import CI_LEVEL, bounded_along_t, late_window
 from .result import CheckResult
 
 MIN_TREND_POINTS = 5  # fewer late checkpoints: the trend is not tested (said in the note)
+TREND_WINDOW = 0.25  # the last quarter of the horizon in log t: the slope *at the end* of the run (a constant that
+# rose early in the usual late half and has since settled must not be extrapolated at its average slope)
 
 
 def with_trend(res: CheckResult, times: np.ndarray, K: np.ndarray, declared: float, name: str,
-               upper: bool = True) -> CheckResult:
+               upper: bool = True, log_margin: bool = False) -> CheckResult:
     """``res`` with the trend test of the per-checkpoint implied constant ``K`` (T,) at ``times`` (T,) added.
 
-    ``upper``: the claim bounds K from above (K <= declared), else from below.  Non-finite K (a vacuous
+    ``upper``: the claim bounds K from above (K <= declared), else from below.  ``log_margin``: the trend's
+    margin in the check's own log units, log(declared / K_ext) (upper) or log(K_ext / declared) (lower; -inf
+    when K_ext <= 0), instead of the relative (declared - K_ext) / declared.  Non-finite K (a vacuous
     checkpoint) is left out.  Only results that could judge (held or failed) are changed.
     """
     if res.outcome not in ("held", "failed"):
         return res
     t = np.asarray(times, dtype=float)
     k = np.asarray(K, dtype=float)
-    ok = late_window(t, t_min=2) & np.isfinite(k)
+    ok = late_window(t, frac=TREND_WINDOW, t_min=2) & np.isfinite(k)
     if int(ok.sum()) < MIN_TREND_POINTS:
         return dataclasses.replace(res, note=(res.note + "; " if res.note else "")
                                    + f"trend not tested ({int(ok.sum())} late checkpoints < {MIN_TREND_POINTS})")
     tr = bounded_along_t(t[ok], k[ok], declared, upper=upper)
+    if log_margin:
+        ratio = declared / tr.K_ext if upper else tr.K_ext / declared
+        tr = tr._replace(margin=math.log(ratio) if ratio > 0 else -math.inf)
     level = round(100 * CI_LEVEL)
     implied = {**res.implied, f"{name}_trend_slope": tr.slope.b, f"{name}_trend_ci{level}_lo": tr.slope.lo,
                f"{name}_trend_ci{level}_hi": tr.slope.hi, f"{name}_extrapolated": tr.K_ext,

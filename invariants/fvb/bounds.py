@@ -79,6 +79,7 @@ import numpy as np
 
 from sim import SimConfig, Trajectory
 
+from .._internal.bounded import with_trend
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import fit_log_growth, late_window
 from .._internal.result import CheckResult
@@ -265,11 +266,19 @@ def is_every_step(traj: Trajectory) -> bool:
     return bool(np.array_equal(traj.times, np.arange(traj.times.size)))
 
 
+def has_cumulative_G(traj: Trajectory) -> bool:
+    """S(t) is known at every checkpoint: accumulated by the engine (``traj.cum_G``), or every step recorded."""
+    return traj.cum_G is not None or is_every_step(traj)
+
+
 def cumulative_G(traj: Trajectory) -> np.ndarray:
-    """(T,) S(t) = sum_{s<t} G_hat(W(s)); needs a checkpoint at every step."""
+    """(T,) S(t) = sum_{s<t} G_hat(W(s)): the engine's own compensated sum (``traj.cum_G``: span and
+    frozen-pattern engines, at every step, so any horizon), else summed from every recorded step."""
+    if traj.cum_G is not None:
+        return np.asarray(traj.cum_G, dtype=np.float64)
     if not is_every_step(traj):
-        raise ValueError("S(t) = sum_{s<t} G_hat(W(s)) needs every step recorded: run with "
-                         "checkpoints=list(range(steps + 1))")
+        raise ValueError("S(t) = sum_{s<t} G_hat(W(s)) needs the engine's accumulated traj.cum_G or every step "
+                         "recorded (checkpoints=list(range(steps + 1)))")
     Gh = G_hat(traj)
     return np.concatenate([[0.0], np.cumsum(Gh)[:-1]])
 
@@ -413,7 +422,8 @@ def check_loss_rate(traj: Trajectory, C1: float | None = None) -> CheckResult:
 
     Between checkpoints t_k < t < t_{k+1}, L(t)^2 t <= L(t_k)^2 t_{k+1} when L is non-increasing, so the
     implied constant is the bracket max_k L(t_k)^2 t_{k+1} (t_{K+1} := t_K); whether L was non-increasing
-    at the checkpoints is reported (``where["L_monotone"]``).  Margin log(C1 / C1_implied).
+    at the checkpoints is reported (``where["L_monotone"]``).  Margin log(C1 / C1_implied), or the trend test's
+    (``_internal.bounded.with_trend``: the bracket extrapolated to t = T^2, in log units) when smaller.
     """
     bad = _diverged("FVB-4.2a", traj)
     if bad is not None:
@@ -430,12 +440,13 @@ def check_loss_rate(traj: Trajectory, C1: float | None = None) -> CheckResult:
     k = int(np.argmax(brk))
     implied = float(brk[k])
     mono = bool(np.all(np.diff(traj.loss) <= sum_bound(d.n, 1.0) * traj.loss[:-1]))
-    return CheckResult(
+    res = CheckResult(
         "FVB-4.2a", margin=math.log(C1d / implied), measured=implied, bound=C1d,
         where={"t": int(t[k]), "L": float(L[k]), "L_monotone": mono},
         implied={"C1": implied, "C1_at_checkpoints": float(at_ck.max()),
                  "C1*gamma^2/R^2": implied * cfg.slope**2 / d.R**2},
         config=describe_fvb(cfg, d), note="C1 = sup_t L^2 R_min^2 alpha t / n (checkpoint bracket)")
+    return with_trend(res, t, brk, C1d, "C1", upper=True, log_margin=True)
 
 
 # ---- FVB-4.2b ------------------------------------------------------------------------------------
@@ -485,7 +496,8 @@ def check_row_growth(traj: Trajectory, frac: float = 0.5, min_points: int = 4) -
 def check_stable_rank(traj: Trajectory, C2: float | None = None) -> CheckResult:
     """FVB Thm 4.2 item 3: implied C2 = sup_{t>=1} StableRank(W(t)) (stacked) against the declared C2.
 
-    Margin log(C2 / C2_implied).  Reports StableRank(W(0)), its ratio to min(m, d) and the proof chain's
+    Margin log(C2 / C2_implied), or the trend test's on SR(t) (``_internal.bounded``) when smaller.  Reports
+    StableRank(W(0)), its ratio to min(m, d) and the proof chain's
     256 C_R R^4 / gamma^2 (declared C_R) as ``C2_proof``.
     """
     bad = _diverged("FVB-4.2c", traj)
@@ -499,12 +511,13 @@ def check_stable_rank(traj: Trajectory, C2: float | None = None) -> CheckResult:
     implied = float(sr[k])
     g = cfg.slope
     i1 = int(np.argmax(traj.times >= 1))
-    return CheckResult(
+    res = CheckResult(
         "FVB-4.2c", margin=math.log(C2d / implied), measured=implied, bound=C2d,
         where={"t": int(traj.times[k])},
         implied={"C2": implied, "SR(0)": float(sr[0]), "SR(0)/min(m,d)": float(sr[0] / min(cfg.m, d.d)),
                  "SR(1)": float(sr[i1]), "C2_proof": 256.0 * declared_C_R(d, g) * d.R**4 / g**2},
         config=describe_fvb(cfg, d), note="stacked W; sup over checkpoints t >= 1")
+    return with_trend(res, traj.times[sel], sr[sel], C2d, "C2", upper=True, log_margin=True)
 
 
 # ---- FVB-LR --------------------------------------------------------------------------------------
@@ -513,7 +526,8 @@ def check_stable_rank(traj: Trajectory, C2: float | None = None) -> CheckResult:
 def check_loss_ratio(traj: Trajectory, C_R: float | None = None) -> CheckResult:
     """FVB loss-ratio bound: implied C_R = sup_t max_{i,j} l'_i / l'_j (checkpoints) against the declared C_R.
 
-    Margin log(C_R / C_R_implied).  Reports C_R_implied / R^2 (the part that is not absolute),
+    Margin log(C_R / C_R_implied), or the trend test's on the ratio along t (``_internal.bounded``) when
+    smaller.  Reports C_R_implied / R^2 (the part that is not absolute),
     C_R_implied gamma^2 / R^2 (what the declared C_LR = 2 bounds) and the init offset |f0|
     (``init_offset``): at a small init the sigmoid-loss ratio is already ~e^{|f0|}.
     """
@@ -524,11 +538,14 @@ def check_loss_ratio(traj: Trajectory, C_R: float | None = None) -> CheckResult:
     CRd = declared_C_R(d, cfg.slope) if C_R is None else C_R
     CRm, where = loss_ratio(traj)
     f0 = init_offset(cfg)
-    return CheckResult(
+    res = CheckResult(
         "FVB-LR", margin=math.log(CRd / CRm), measured=CRm, bound=CRd, where=where,
         implied={"C_R": CRm, "C_R/R^2": CRm / d.R**2, "C_R*gamma^2/R^2": CRm * cfg.slope**2 / d.R**2,
                  "|f0|": abs(f0), "C_R/e^|f0|": CRm / math.exp(abs(f0))},
         config=describe_fvb(cfg, d), note="sup over checkpoints of max_i g_i / min_j g_j")
+    g_all = sigmoid_losses(traj)
+    return with_trend(res, traj.times, g_all.max(axis=1) / g_all.min(axis=1), CRd, "C_R", upper=True,
+                      log_margin=True)
 
 
 

@@ -8,6 +8,7 @@ check that the margin is negative by the expected amount.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -18,6 +19,7 @@ from invariants import Case, get
 from invariants._internal.planting import with_arrays
 from invariants._internal.profiles import horizon
 from invariants.fvb.bounds import (
+    G_hat,
     check_loss_rate,
     check_loss_ratio,
     check_norm_bounds,
@@ -128,9 +130,11 @@ def test_proxy_pl_falsify_correlated_data() -> None:
 
 
 @pytest.mark.claim("FVB-NORM")
-@given(case=fvb_gd_cases(steps=2000, every_step=True, m=(2, 10)))
+@given(case=fvb_gd_cases(m=(2, 10)))
 def test_norm_bounds(case: Case, record_check) -> None:
+    """(17)-(19) at 10^6 steps (the default horizon of fvb_gd_cases): S(t) is the engine's own sum."""
     tr = _run(case)
+    assert tr.cum_G is not None and tr.times[-1] >= 10**6
     for res in check_norm_bounds(tr):
         record_check(res)
         assert res.held, res
@@ -163,10 +167,23 @@ def test_norm_bounds_falsify_planted() -> None:
         assert res[cid].where["t"] == tr.times[-1]
 
 
-def test_norm_needs_every_step() -> None:
+def test_norm_needs_the_engines_sum_or_every_step() -> None:
+    """S(t) = sum_{s<t} G_hat(W(s)) needs every step: the engines accumulate it (traj.cum_G); a trajectory
+    without it (recorded at checkpoints from outside) cannot give it."""
     tr = _small_case(steps=500, every_step=False).run()
+    assert check_norm_bounds(tr)[0].outcome in ("held", "failed")
     with pytest.raises(ValueError, match="every step"):
-        check_norm_bounds(tr)
+        check_norm_bounds(dataclasses.replace(tr, cum_G=None))
+
+
+def test_the_engines_sum_is_the_every_step_sum() -> None:
+    """traj.cum_G (compensated, inside the span engine) equals the sum of G_hat over every recorded step, to
+    rounding; on a checkpointed run of the same configuration it is the same numbers at the checkpoints."""
+    every = _small_case(steps=3000, every_step=True).run()
+    S = np.concatenate([[0.0], np.cumsum(G_hat(every))[:-1]])
+    assert np.allclose(every.cum_G, S, rtol=1e-13, atol=0)
+    sparse = _small_case(steps=3000, every_step=False).run()
+    assert np.array_equal(sparse.cum_G, every.cum_G[sparse.times])
 
 
 @pytest.mark.claim("FVB-NORM-lit")
@@ -287,12 +304,15 @@ def test_loss_ratio(case: Case, record_check) -> None:
 @pytest.mark.claim("FVB-LR")
 @pytest.mark.parametrize("R", [1.0, 2.0, 3.0])
 def test_loss_ratio_tracks_R2(R: float, record_check) -> None:
-    """Two orthogonal points of norms 1 and R, in regime, 10^6 steps: the ratio approaches ~R^2 (so an
-    R-free C_R would need R = O(1)), and stays below the declared 2 R^2/gamma^2."""
+    """Two orthogonal points of norms 1 and R, in regime, 10^7 steps: the ratio approaches ~R^2 (so an
+    R-free C_R would need R = O(1)), and stays below the declared 2 R^2/gamma^2.  At 10^6 steps the R = 3
+    ratio is still rising (5.9 at 10^5, 9.27 at 10^6) and the trend test, extrapolating that slope to
+    t = T^2, fails it (42 > 22.2): the run cannot yet show the bound; by 10^7 it settles to R^2 = 9 from
+    above (9.12) and the trend holds."""
     gamma, n, m, d = 0.9, 2, 2, 100
     data = Dataset.virtual(np.diag([1.0, R**2]), np.array([1.0, -1.0]), d)
     cfg = SimConfig(network="fvb", activation="smoothed_leaky", gamma=gamma, n=n, d=d, m=m, eta=1.0,
-                    sigma0=1.0, steps=horizon(1_000_000), seed=0, num_checkpoints=60)
+                    sigma0=1.0, steps=horizon(10_000_000), seed=0, num_checkpoints=60)
     cfg = cfg.with_(eta=step_size_bound(cfg, data))
     cfg = cfg.with_(sigma0=init_scale_bound(cfg, data))
     assert in_fvb_gd_regime(cfg, data)
@@ -310,8 +330,9 @@ def test_loss_ratio_falsify_planted() -> None:
     lp[-1, :] = -1e-3
     lp[-1, 0] = -1e-3 * math.e * CRd
     res = check_loss_ratio(with_arrays(tr, lprime=lp))
-    assert res.margin == pytest.approx(-1.0, abs=1e-12)
-    assert res.where == {"t": int(tr.times[-1]), "i": 0, "j": 1}
+    over_run = res.implied["margin_over_run"]  # the sup over the run; the trend test may only lower it
+    assert over_run == pytest.approx(-1.0, abs=1e-12) and res.margin <= over_run
+    assert {k: res.where[k] for k in ("t", "i", "j")} == {"t": int(tr.times[-1]), "i": 0, "j": 1}
 
 
 @pytest.mark.falsify
