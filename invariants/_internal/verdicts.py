@@ -18,7 +18,8 @@ def _num(x: Any) -> float:
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per claim: tried, held, outcomes, worst margin with its configuration, implied-constant ranges."""
+    """Per claim: tried, held, outcomes, worst margin with its configuration, implied-constant ranges, and the
+    reach (log10 slack range of each assumption over the runs that judged the claim)."""
     load_all()
     out: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -35,6 +36,16 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for k, v in r.get("implied", {}).items():
             lo, hi = a["implied"].get(k, (math.inf, -math.inf))
             a["implied"][k] = (min(lo, _num(v)), max(hi, _num(v)))
+        slack = (r.get("config") or {}).get("slack") or {}
+        if r["outcome"] in ("held", "failed") and isinstance(slack, dict):
+            # reach: the log10 slack of each assumption over the runs that judged the claim (0: at the bound,
+            # 2: at 1% of it), the part of the regime the evidence comes from
+            reach = a.setdefault("reach", {})
+            for k, v in slack.items():
+                x = _num(v)
+                if math.isfinite(x):
+                    lo, hi = reach.get(k, (math.inf, -math.inf))
+                    reach[k] = (min(lo, x), max(hi, x))
     for cid, a in out.items():
         c = CLAIMS.get(cid.split(":")[0])
         a["kind"] = c.kind if c else "?"

@@ -2,7 +2,9 @@
 O(t^{-alpha}) loss rates (Thm 4.1 bullets 1 and 3, Thm 4.3 bullet 2, Lemma B.3, the margin statement).
 
 All checks read a :class:`~sim.Trajectory` on log-spaced checkpoints and look at the *late window*
-(``invariants.fitting.late_window``: the last half of the horizon in log t).
+(``invariants.fitting.late_window``: the last half of the horizon in log t), with t counted in steps at
+the step-size bound (``effective_times``: tau = min(1, eta/eta_max) t; the suite draws eta down to 1% of its
+bound, and a run there at t is where one at the bound is at t / 100).
 
 Theta(log t) claims (KCG-4.1a, KCG-B3, KCG-MRG).  The paper's constants are unspecified, so each
 quantity v(t) is divided by the constant its asymptotics predict (derived below), which makes the
@@ -74,7 +76,7 @@ from sim import Trajectory
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import CI_LEVEL, fit_linear_ci, fit_power_ci, late_window
 from .._internal.result import CheckResult
-from .regime import AXES, describe, in_kcg_leaky_regime, in_kcg_regime, in_kcg_relu_regime
+from .regime import AXES, describe, in_kcg_leaky_regime, in_kcg_regime, in_kcg_relu_regime, kcg_assumptions
 
 THETA_RATIO = (1.0 / 8.0, 8.0)
 THETA_SLOPE = (0.5, 2.0)
@@ -196,10 +198,21 @@ register(Claim(
 
 # ---- shared numerics ---------------------------------------------------------------------------
 
+def effective_times(traj: Trajectory) -> np.ndarray:
+    """(T,) tau = f t with f = min(1, eta / eta_max), eta_max = n m / (C_eta R_max^2) Thm 4.1/4.3's step-size
+    bound: time counted in steps at the bound.  GD's dynamics depend on eta t to first order, so a run at 1%
+    of the bound reaches at t what one at the bound reaches at t / 100; every window and log t of these rate
+    checks is taken in tau, which makes their verdicts independent of where in the regime eta was drawn (at
+    f = 1 nothing changes; a margin log(kappa eta t) + O(1) is log tau + O(1) with a constant that does not
+    grow as eta shrinks)."""
+    bound = next(a.limit for a in kcg_assumptions(traj.config, traj.data) if a.name == "step size")
+    f = min(1.0, float(traj.config.eta) / bound) if bound > 0 else 1.0
+    return traj.times.astype(np.float64) * f
+
+
 def _window(traj: Trajectory, frac: float = WINDOW_FRAC) -> np.ndarray:
-    """Late-window mask, restricted to t >= 2 (log t > 0) and finite losses."""
-    t = traj.times
-    return late_window(t, frac=frac, t_min=2) & np.isfinite(traj.loss)
+    """Late-window mask in effective time (``effective_times``): tau >= 2 (log tau > 0), finite losses."""
+    return late_window(effective_times(traj), frac=frac, t_min=2) & np.isfinite(traj.loss)
 
 
 class ThetaFit(NamedTuple):
@@ -308,7 +321,7 @@ def check_neuron_norm_growth(traj: Trajectory) -> CheckResult:
         return w
     scale = neuron_norm_scale(traj)
     u = (traj.neuron_norms[w] / scale[None, :, None]).reshape(int(w.sum()), -1)
-    fit = theta_log(traj.times[w], u)
+    fit = theta_log(effective_times(traj)[w], u)
     j, r = divmod(fit.column, traj.m)
     implied = dict(fit.implied)
     nrm = traj.neuron_norms
@@ -351,7 +364,7 @@ def check_coefficient_growth(traj: Trajectory) -> CheckResult:
     g = traj.config.slope
     bar, und = coefficient_averages(traj)
     u = np.concatenate([bar[w] * (1 + g**2), und[w] * (1 + g**2) / g], axis=1)
-    fit = theta_log(traj.times[w], u)
+    fit = theta_log(effective_times(traj)[w], u)
     n = traj.data.n
     which, i = ("bar", fit.column) if fit.column < n else ("und", fit.column - n)
     return CheckResult(claim, margin=fit.margin, measured=fit.measured, bound=fit.bound,
@@ -377,7 +390,7 @@ def check_margin_growth(traj: Trajectory, K: float = K_MRG) -> list[CheckResult]
     if isinstance(w, CheckResult):
         return [w, _short(traj, "KCG-MRG:ratio", w.note)]
     cfg = describe(traj.config, traj.data)
-    t = traj.times[w]
+    t = effective_times(traj)[w]
     z = traj.margins[w]
     leaky = traj.config.activation == "leaky_relu"
     fit = theta_log(t, z, drift=THETA_DRIFT if leaky else None)  # ReLU: the pattern may still change (OQ2)
@@ -393,7 +406,7 @@ def check_margin_growth(traj: Trajectory, K: float = K_MRG) -> list[CheckResult]
     a = int(np.argmax(kk))
     ratio = CheckResult("KCG-MRG:ratio" if leaky else "KCG-MRG:ratio-relu",
                         margin=(bound - float(kk[a])) / bound, measured=float(kk[a]),
-                        bound=bound, where={"t": int(t[a])},
+                        bound=bound, where={"t": int(traj.times[w][a]), "tau": float(t[a])},
                         implied={"K_implied": float(kk.max() / (1.0 + 2.0 * math.log(traj.data.R))),
                                  "k_end": float(kk[-1]),
                                  "maxmin_end": float(z[-1].max() / z[-1].min())},
@@ -406,7 +419,7 @@ def check_margin_growth(traj: Trajectory, K: float = K_MRG) -> list[CheckResult]
 
 def fitted_loss_exponent(traj: Trajectory, w: np.ndarray) -> float:
     """alpha_fit: slope of -log L_S against log t on the checkpoints ``w``."""
-    return float(fit_power_ci(traj.times[w], traj.loss[w]).b)
+    return float(fit_power_ci(effective_times(traj)[w], traj.loss[w]).b)
 
 
 def alpha_leaky(c: float, q: float) -> float:
@@ -429,9 +442,9 @@ def relu_c_prime(traj: Trajectory) -> float:
 
 def _loss_result(traj: Trajectory, claim: str, alpha_th: float, implied: dict[str, float],
                  w: np.ndarray, tol: float, note: str) -> CheckResult:
-    fit = fit_power_ci(traj.times[w], traj.loss[w])
+    fit = fit_power_ci(effective_times(traj)[w], traj.loss[w])
     a, a_lo = fit.b, fit.lo
-    t = traj.times[w]
+    t = effective_times(traj)[w]
     growth = traj.loss[w] * t ** alpha_th
     level = round(100 * CI_LEVEL)
     implied = {"alpha_fit": a, f"alpha_ci{level}_lo": a_lo, f"alpha_ci{level}_hi": fit.hi,
@@ -439,7 +452,7 @@ def _loss_result(traj: Trajectory, claim: str, alpha_th: float, implied: dict[st
     bound = (1.0 - tol) * alpha_th
     note = f"{note}; asserted at the {level}% interval's lower end alpha_lo = {a_lo:.4g} (fit {a:.4g})"
     return CheckResult(claim, margin=(a_lo - bound) / max(abs(alpha_th), 1e-12), measured=a_lo, bound=bound,
-                       where={"t_from": int(t[0]), "t_to": int(t[-1])}, implied=implied,
+                       where={"t_from": int(traj.times[w][0]), "t_to": int(traj.times[w][-1])}, implied=implied,
                        config=describe(traj.config, traj.data), note=note)
 
 

@@ -175,24 +175,37 @@ def build_case(activation: str, n: int, m: int | None, gamma: float | None, *, d
     return Case(cfg, data, place, gram)
 
 
+def draw_log_uniform(draw: st.DrawFn, bounds: tuple[float, float], label: str) -> float:
+    """A fraction in [lo, hi] drawn uniformly in log10 (both ends > 0; lo == hi gives lo)."""
+    lo, hi = bounds
+    if not 0 < lo <= hi:
+        raise ValueError(f"{label}: bounds must satisfy 0 < lo <= hi; got {bounds}")
+    if lo == hi:
+        return float(lo)
+    return float(min(hi, max(lo, 10.0 ** draw(st.floats(math.log10(lo), math.log10(hi)), label=label))))
+
+
 @st.composite
 def kcg_cases(draw: st.DrawFn, activation: str = "leaky_relu", *, orthogonal: bool = False,
               n: tuple[int, int] = (3, 8), m: tuple[int, int] | None = None,
               gamma: tuple[float, float] = (0.2, 0.9), steps: int = 20_000,
               consts: KCGConstants = KCG_CONSTANTS, checkpoints: int = 60,
-              log10_d: tuple[int, int] = (3, 12), eta_frac: tuple[float, float] = (0.25, 1.0),
-              sigma_frac: tuple[float, float] = (0.25, 1.0), past: str | None = None,
+              log10_d: tuple[int, int] = (3, 12), eta_frac: tuple[float, float] = (0.01, 1.0),
+              sigma_frac: tuple[float, float] = (0.01, 1.0), past: str | None = None,
               factor: tuple[float, float] = (1.0, 1e3), gram: str = "random",
               scale_horizon: bool = True) -> Case:
     """The one strategy of KCG Thm 4.1 (leaky) / Thm 4.3 (ReLU) configurations (tests and hunts alike).
 
     Inside (``past=None``): p / R_min^2 = u * gamma^4 / (C_orth R^2 n) with u in [0, 1] (0 for
-    ``orthogonal``); eta and sigma0 are fractions (``eta_frac``, ``sigma_frac``, default [1/4, 1]) of their
+    ``orthogonal``); eta and sigma0 are fractions (``eta_frac``, ``sigma_frac``, default [1e-2, 1], drawn
+    log-uniformly, so the regime's interior -- small eta, where Lemma 5.6's T is long -- is covered as well as
+    its edge; the margins table's "reach" says which part each claim's evidence came from) of their
     bounds; R = R_max / R_min in [1, 1.5]; d = 10^k with k in ``log10_d``; the case is asserted to be inside
     with the declared constants.  ``past=AXIS`` (one of ``AXES``): that assumption's fraction is drawn on a
     log scale in ``factor`` instead (``width``: m = ceil(m_min / factor) for ReLU; ``label balance``: a
     minority class of 1 .. n/2 - 1 points), the others stay as drawn.  ``steps`` is scaled by the profile
-    (``profiles.horizon``) unless ``scale_horizon=False``.
+    (``profiles.horizon``) unless ``scale_horizon=False``, and divided by the eta fraction when it is below 1
+    (the same effective time eta t at every step size).
 
     Note on d: at the sigma0 bound, ||w(0)||^2 ~ sigma0^2 d ~ 1/(C^2 log(mn/delta)) does not shrink
     with d while the learned part ~ rho / R_min does, so at large d the weights stay dominated by the
@@ -214,13 +227,18 @@ def kcg_cases(draw: st.DrawFn, activation: str = "leaky_relu", *, orthogonal: bo
     R = 1.0 if orthogonal else draw(st.sampled_from([1.0, 1.0, 1.2, 1.5]), label="R")
     u_p = 0.0 if orthogonal else draw(st.floats(0.0, 1.0), label="p fraction")
     seed = draw(st.integers(0, 2**31 - 1), label="seed")
-    place = Placement(p=u_p, eta=draw(st.floats(*eta_frac), label="eta fraction"),
-                      sigma0=draw(st.floats(*sigma_frac), label="sigma0 fraction"))
+    place = Placement(p=u_p, eta=draw_log_uniform(draw, eta_frac, "eta fraction"),
+                      sigma0=draw_log_uniform(draw, sigma_frac, "sigma0 fraction"))
     if past == "label balance":
         place = replace(place, minority=draw(st.integers(1, max(1, nn // 2 - 1)), label="minority"))
     elif past is not None:
         place = replace(place, **{_KEY[past]: draw_factor(draw, past, factor)})
-    case = build_case(activation, nn, mm, g, d=d, R=R, seed=seed, steps=horizon(steps) if scale_horizon else steps,
+    # GD's dynamics depend on eta t to first order: a run at a fraction f < 1 of the step-size bound gets
+    # steps / f steps, so that every draw reaches the same effective time (the rate checks judge the late,
+    # asymptotic phase; at 1% of the bound 2e4 steps would still be the transient)
+    base = horizon(steps) if scale_horizon else steps
+    n_steps = math.ceil(base / min(place.eta, 1.0)) if place.eta > 0 else base
+    case = build_case(activation, nn, mm, g, d=d, R=R, seed=seed, steps=n_steps,
                       place=place, consts=consts, checkpoints=checkpoints, orthogonal=orthogonal, gram=gram)
     if past is None:
         assert in_kcg_regime(case.cfg, case.data, consts), case

@@ -72,8 +72,17 @@ def relu_run() -> Trajectory:
     return run_fixed("relu", activation="relu", gamma=None, m=24, u=0.5)
 
 
+def tau(traj: Trajectory) -> np.ndarray:
+    """Effective time min(1, eta / eta_max) t, eta_max = n m / (C_eta R_max^2), recomputed independently."""
+    from invariants.kcg.regime import KCG_CONSTANTS
+
+    d = traj.data
+    eta_max = d.n * traj.m / (KCG_CONSTANTS.C_eta * d.R_max**2)
+    return traj.times * min(1.0, traj.config.eta / eta_max)
+
+
 def late(traj: Trajectory) -> np.ndarray:
-    return late_window(traj.times, frac=0.5, t_min=2)
+    return late_window(tau(traj), frac=0.5, t_min=2)
 
 
 def headroom(x: float, lo: float, hi: float) -> float:
@@ -217,7 +226,7 @@ def test_one_margin_doubled_is_flagged() -> None:
     z[:, 0] *= 2.0
     _, ratio = check_margin_growth(dataclasses.replace(tr, margins=z))
     bound = K_MRG * (1 + 2 * math.log(tr.data.R))
-    k = (z.max(axis=1) / z.min(axis=1) - 1) * np.log(np.maximum(tr.times, 2))
+    k = (z.max(axis=1) / z.min(axis=1) - 1) * np.log(np.maximum(tau(tr), 2))
     expected = (bound - k[late(tr)].max()) / bound
     assert ratio.outcome == "failed" and ratio.margin == pytest.approx(expected, rel=1e-9)
     assert ratio.margin < -2
