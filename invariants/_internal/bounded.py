@@ -49,7 +49,7 @@ def with_trend(res: CheckResult, times: np.ndarray, K: np.ndarray, declared: flo
     level = round(100 * CI_LEVEL)
     implied = {**res.implied, f"{name}_trend_slope": tr.slope.b, f"{name}_trend_ci{level}_lo": tr.slope.lo,
                f"{name}_trend_ci{level}_hi": tr.slope.hi, f"{name}_extrapolated": tr.K_ext,
-               "margin_over_run": res.margin}
+               "margin_over_run": res.implied.get("margin_over_run", res.margin)}  # chained: the first one's
     if not math.isnan(res.margin) and tr.margin >= res.margin:
         return dataclasses.replace(res, implied=implied)
     # the run's own worst case stays in ``where`` (and its margin in implied["margin_over_run"])

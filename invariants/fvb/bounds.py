@@ -81,7 +81,7 @@ from sim import SimConfig, Trajectory
 
 from .._internal.bounded import with_trend
 from .._internal.claim import Claim, check, register
-from .._internal.fitting import fit_log_growth, late_window
+from .._internal.fitting import fit_linear_ci, fit_log_growth, late_window
 from .._internal.result import CheckResult
 from .._internal.tolerance import sum_bound
 from .regime import (
@@ -460,7 +460,10 @@ def check_row_growth(traj: Trajectory, frac: float = 0.5, min_points: int = 4) -
     (1 while the norms grow linearly in t, ~1/log t once they grow like log t, < 0 iff a norm decreases);
     tol = sum_bound(M + n, ||w_j(t_{k+1})||) (the norms come from a Gram matrix; a few ulps of each).
     ``implied`` reports the fitted slopes b_j of ||w_j|| = a_j + b_j log t over the window, divided by
-    ||w_j(T)||, and min_j ||w_j(T)|| / ||w_j(0)||.
+    ||w_j(T)||, and min_j ||w_j(T)|| / ||w_j(0)||.  "-> infinity", not only "increasing": the slope of
+    ||w_j|| against log t on the last quarter of log T must stay positive at the lower end of its 95%
+    interval (``fitting.fit_linear_ci``), relative to ||w_j(T)||; a norm levelling off to a finite limit
+    fails there (``where["part"] == "end slope"``).  Margin: the smaller of the two.
     """
     bad = _diverged("FVB-4.2b", traj)
     if bad is not None:
@@ -479,13 +482,23 @@ def check_row_growth(traj: Trajectory, frac: float = 0.5, min_points: int = 4) -
     tol = sum_bound(M + d.n, 1.0) * N[1:]
     disc = (np.diff(N, axis=0) + tol) / (np.diff(np.log(t))[:, None] * N[:-1])
     k, j = np.unravel_index(int(np.argmin(disc)), disc.shape)
+    # growth that goes on: the slope of ||w_j|| against log t on the last quarter of log T, at the lower end
+    # of its 95% interval, relative to ||w_j(T)|| (a norm that levels off to a finite limit has slope -> 0)
+    end = late_window(traj.times, 0.25, t_min=1)[mask]
+    fits = [fit_linear_ci(np.log(t[end]), N[end, jj]) if end.sum() >= 4 else None for jj in range(M)]
+    lo_rel = np.array([f.lo if f is not None else np.inf for f in fits]) / NT
     slopes = np.array([fit_log_growth(t, N[:, jj])[1] for jj in range(M)]) / NT
     N0 = np.sqrt(np.maximum(traj.norms2_flat[0], 0.0))
+    margin, measured = float(disc[k, j]), float(N[k + 1, j] - N[k, j])
+    where = {"t": int(t[k + 1]), "k": int(j), "window": [int(t[0]), int(t[-1])]}
+    jl = int(np.argmin(lo_rel))
+    if lo_rel[jl] < margin:
+        margin, measured = float(lo_rel[jl]), float(lo_rel[jl])
+        where = {"k": jl, "part": "end slope", "window": [int(t[end][0]), int(t[end][-1])]}
     return CheckResult(
-        "FVB-4.2b", margin=float(disc[k, j]), measured=float(N[k + 1, j] - N[k, j]), bound=0.0,
-        where={"t": int(t[k + 1]), "k": int(j), "window": [int(t[0]), int(t[-1])]},
+        "FVB-4.2b", margin=margin, measured=measured, bound=0.0, where=where,
         implied={"slope_rel_min": float(slopes.min()), "slope_rel_max": float(slopes.max()),
-                 "growth_min": float((NT / N0).min())},
+                 "end_slope_rel_ci95_lo": float(lo_rel.min()), "growth_min": float((NT / N0).min())},
         config=describe_fvb(cfg, d),
         note="slope_rel = fitted d||w_j||/dlog t divided by ||w_j(T)|| over the late window")
 

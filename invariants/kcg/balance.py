@@ -274,7 +274,7 @@ def check_relu_balance(traj: Trajectory, c1: float = DECLARED["c1_relu"], c2: fl
     (c) s_i rhobar_{y_i,r,i}(t) <= c3 log(1 + c_i t): implied c3 = max over the same.
     Points with S_i(0) empty are vacuous (skipped; counted in the note).  Margin: the smallest of
     (c1_implied - c1)/c1, (c2_implied - c2)/c2, (c3 - c3_implied)/c3; ``where["bound"]`` names it; and
-    the trend test's on c1(t) (``_internal.bounded.with_trend``) when smaller.
+    the trend tests' on c1(t), c2(t) and c3(t) (``_internal.bounded.with_trend``) when smaller.
     Also reported: ``c1_raw`` and ``c3_raw`` (the printed forms, without s), ``S_ratio`` =
     min |S_i(0)| / max |S_i(0)|, and ``A2_event`` (1 if 0.4 m <= |S_i(0)| <= 0.6 m for every i).
     """
@@ -327,7 +327,9 @@ def check_relu_balance(traj: Trajectory, c1: float = DECLARED["c1_relu"], c2: fl
     if skipped:
         note += f"; {skipped} point(s) with S_i(0) empty skipped"
     res = CheckResult("KCG-5.5", margin, measured, declared, where=where, implied=imp, config=cfg, note=note)
-    return with_trend(res, times, c1_t.min(axis=1), c1, "c1", upper=False)
+    res = with_trend(res, times, c1_t.min(axis=1), c1, "c1", upper=False)
+    res = with_trend(res, times, lo.min(axis=1), c2, "c2", upper=False)  # (b): c2 log(1 + c t) <= rho_bar
+    return with_trend(res, times, hi.max(axis=1), c3, "c3", upper=True)  # (c): Theta(log t), not log^{1+eps}
 
 
 # ---- KCG-E3 ----------------------------------------------------------------------------------

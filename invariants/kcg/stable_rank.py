@@ -59,6 +59,7 @@ import numpy as np
 
 from sim import Trajectory
 
+from .._internal.bounded import with_trend
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import fit_linear, late_window
 from .._internal.result import CheckResult
@@ -194,7 +195,9 @@ def check_stable_rank_rate(traj: Trajectory, K: float = K_SR) -> CheckResult:
 def check_relu_stable_rank_bound(traj: Trajectory, c: float = C_SR_RELU) -> CheckResult:
     """KCG Thm 4.3 bullet 1 / Lemma F.1: limsup_t StableRank(W_j(t)) <= c.
 
-    Encoded: max over the late window and j of SR_j(t) <= c.  Margin (c - max)/c; implied c_implied
+    Encoded: max over the late window and j of SR_j(t) <= c, and "limsup": max_j SR_j(t) extrapolated to
+    t = T^2 by the trend test (``_internal.bounded.with_trend``) <= c.  Margin (c - max)/c or the trend's when
+    smaller; implied c_implied
     (the max), SR(T) per sign, stacked SR(T).  "too_short" when init-dominated at the window start.
     """
     claim = "KCG-4.3a"
@@ -214,7 +217,7 @@ def check_relu_stable_rank_bound(traj: Trajectory, c: float = C_SR_RELU) -> Chec
                       config=describe(traj.config, traj.data), note="max SR_j over the late window")
     if dom < DOMINANCE:
         return replace(res, outcome="too_short", note=res.note + "; init-dominated")
-    return res
+    return with_trend(res, traj.times, traj.stable_rank.max(axis=1), c, "c", upper=True)
 
 
 # ---- KCG-F3 -------------------------------------------------------------------------------------------
