@@ -35,6 +35,7 @@ class Deviation:
     kind: str  # one of TARGETS
     reference: Callable[[int], Any]  # horizon (steps) -> the in-regime reference input
     plant: Callable[[Any, float], list[CheckResult]]  # (reference, eps) -> the real check's results
+    scale: int = 1  # the claim's property tests run scale x the base horizon (FVB Thm 4.2: 10^6 = 50 x 2*10^4)
 
     @property
     def target(self) -> float:
@@ -44,9 +45,10 @@ class Deviation:
 DEVIATIONS: dict[str, Deviation] = {}
 
 
-def deviation(claim: str, text: str, kind: str, reference: Callable[[int], Any]
+def deviation(claim: str, text: str, kind: str, reference: Callable[[int], Any], scale: int = 1
               ) -> Callable[[Callable[[Any, float], Any]], Callable[[Any, float], Any]]:
-    """Register ``plant`` as the deviation family of ``claim`` (next to the check, in the paper package)."""
+    """Register ``plant`` as the deviation family of ``claim`` (next to the check, in the paper package);
+    ``scale``: its reference runs at ``scale`` x the horizon asked for (the claim's own default horizon)."""
     if kind not in TARGETS:
         raise ValueError(f"kind must be one of {sorted(TARGETS)}; got {kind!r}")
 
@@ -56,7 +58,7 @@ def deviation(claim: str, text: str, kind: str, reference: Callable[[int], Any]
             out = list(out) if isinstance(out, list | tuple) else [out]
             return [r for r in out if r.claim == claim]
 
-        DEVIATIONS[claim] = Deviation(claim, text, kind, reference, results)
+        DEVIATIONS[claim] = Deviation(claim, text, kind, reference, results, scale)
         return plant
 
     return register
@@ -86,7 +88,8 @@ class Power:
 
 
 def smallest_detected(dev: Deviation, horizon: int, bisect: int = 8) -> Power:
-    """The smallest eps the check detects on the reference at ``horizon`` (module docstring)."""
+    """The smallest eps the check detects on the reference at ``horizon`` x ``dev.scale`` (module docstring)."""
+    horizon = horizon * dev.scale
     ref = dev.reference(horizon)
     base = dev.plant(ref, 0.0)
     baseline = ",".join(sorted({r.outcome for r in base})) or "no result"

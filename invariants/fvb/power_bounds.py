@@ -46,6 +46,7 @@ from .lemmas import check_loss_vs_sigmoid
 from .regime import in_fvb_gd_regime, init_scale_bound, step_size_bound
 
 EVERY_STEP_CAP = 20_000  # as fvb_gd_cases(every_step=True) caps its horizon
+THM42_SCALE = 50  # Thm 4.2's property tests run 10^6 steps (fvb_gd_cases): 50 x the base horizon 2*10^4
 
 
 def gd_case(steps: int, every_step: bool = False, n: int = 4, m: int = 8, m1: int = 3, gamma: float = 0.7,
@@ -96,7 +97,7 @@ def _index(tr: Trajectory, t: int) -> int:
 # ---- Thm 4.2 items 1-3 and the loss ratio: sups against declared constants ------------------------------
 
 @deviation("FVB-4.2a", "L(t) above sqrt(C1 n / (R_min^2 alpha t)) by a factor 1 + eps at its worst checkpoint",
-           "bound", gd_reference)
+           "bound", gd_reference, scale=THM42_SCALE)
 def _loss_above(tr: Trajectory, eps: float) -> object:
     base = check_loss_rate(tr)
     if eps == 0:
@@ -105,21 +106,21 @@ def _loss_above(tr: Trajectory, eps: float) -> object:
 
 
 @deviation("FVB-4.2b", "every row norm ||w_j(t)|| x t^-eps: the growth elasticity lowered by eps (-> 0)", "rate",
-           gd_reference)
+           gd_reference, scale=THM42_SCALE)
 def _rows_decay(tr: Trajectory, eps: float) -> object:
     t = np.maximum(tr.times.astype(np.float64), 1.0)
     return check_row_growth(dataclasses.replace(tr, norms2_flat=tr.norms2_flat * (t ** (-2.0 * eps))[:, None]))
 
 
 @deviation("FVB-4.2c", "StableRank(W(t)) above C2 by a fraction eps at its largest checkpoint", "bound",
-           gd_reference)
+           gd_reference, scale=THM42_SCALE)
 def _rank_above(tr: Trajectory, eps: float) -> object:
     base = check_stable_rank(tr)
     return base if eps == 0 else check_stable_rank(tr, C2=base.measured / (1.0 + eps))
 
 
 @deviation("FVB-LR", "the loss ratio max_i l'_i / min_j l'_j above C_R by a fraction eps at its largest checkpoint",
-           "bound", gd_reference)
+           "bound", gd_reference, scale=THM42_SCALE)
 def _ratio_above(tr: Trajectory, eps: float) -> object:
     base = check_loss_ratio(tr)
     return base if eps == 0 else check_loss_ratio(tr, C_R=base.measured / (1.0 + eps))
@@ -145,25 +146,25 @@ def _norm_past(tr: Trajectory, eps: float, claim: str) -> object:
 
 
 @deviation("FVB-NORM:17", "||w_j(t)|| above ||w_j(0)|| + sqrt(2C_R)|a_j| R_max alpha S(t)/sqrt n by a fraction "
-           "eps at the worst (t, j)", "bound", norm_reference)
+           "eps at the worst (t, j)", "bound", norm_reference, scale=THM42_SCALE)
 def _row_above(tr: Trajectory, eps: float) -> object:
     return _norm_past(tr, eps, "FVB-NORM:17")
 
 
 @deviation("FVB-NORM:18", "||W(t)||_F above ||W(0)||_F + sqrt(2C_R) R_max alpha S(t)/sqrt n by a fraction eps "
-           "at the worst t", "bound", norm_reference)
+           "at the worst t", "bound", norm_reference, scale=THM42_SCALE)
 def _fro_above(tr: Trajectory, eps: float) -> object:
     return _norm_past(tr, eps, "FVB-NORM:18")
 
 
 @deviation("FVB-NORM:19w", "||w_j(t)|| below alpha |a_j| R_min^2 S(t)/(4 sqrt2 R_max sqrt n) by a factor 1 + eps "
-           "at the worst (t, j)", "bound", norm_reference)
+           "at the worst (t, j)", "bound", norm_reference, scale=THM42_SCALE)
 def _row_below(tr: Trajectory, eps: float) -> object:
     return _norm_past(tr, eps, "FVB-NORM:19w")
 
 
 @deviation("FVB-NORM:19W", "||W(t)||_2 below alpha gamma R_min^2 S(t)/(4 sqrt2 R_max sqrt n) by a factor 1 + eps "
-           "at the worst t", "bound", norm_reference)
+           "at the worst t", "bound", norm_reference, scale=THM42_SCALE)
 def _spec_below(tr: Trajectory, eps: float) -> object:
     return _norm_past(tr, eps, "FVB-NORM:19W")
 
@@ -179,19 +180,19 @@ def _pl_below(tr: Trajectory, eps: float, claim: str) -> object:
 
 
 @deviation("FVB-PL", "||grad L(W(t))||_F below the bound of (14) by a factor 1 + eps at its worst checkpoint",
-           "bound", gd_reference)
+           "bound", gd_reference, scale=THM42_SCALE)
 def _grad_below(tr: Trajectory, eps: float) -> object:
     return _pl_below(tr, eps, "FVB-PL")
 
 
 @deviation("FVB-PL:GF", "||grad L(W(t))||_F below the bound of (6) by a factor 1 + eps at its worst checkpoint",
-           "bound", gd_reference)
+           "bound", gd_reference, scale=THM42_SCALE)
 def _grad_below_gf(tr: Trajectory, eps: float) -> object:
     return _pl_below(tr, eps, "FVB-PL:GF")
 
 
 @deviation("FVB-GZ:traj", "L(W(t)) above 2 G_hat(W(t)) by a fraction eps at the worst in-domain checkpoint",
-           "bound", gd_reference)
+           "bound", gd_reference, scale=THM42_SCALE)
 def _loss_above_2g(tr: Trajectory, eps: float) -> object:
     base = check_loss_vs_sigmoid(tr)
     if eps == 0:
