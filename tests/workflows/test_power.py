@@ -31,7 +31,7 @@ def test_the_reported_edge_is_where_detection_starts(cid: str) -> None:
     p = smallest_detected(dev, BASE_HORIZON)
     assert p.baseline == "held"  # the unplanted reference holds
     assert math.isfinite(p.epsilon)
-    ref = dev.reference(BASE_HORIZON)
+    ref = dev.reference(BASE_HORIZON * dev.scale)  # the horizon smallest_detected used
     assert detected(dev.plant(ref, p.epsilon))
     if dev.kind == "pattern":
         assert not detected(dev.plant(ref, 0.0))
