@@ -63,7 +63,13 @@ from scipy import stats
 from sim import Dataset, Init, SimConfig, Trajectory, realize, simulate
 
 from .._internal.power import deviation
-from .balance import check_leaky_balance, check_leaky_balance_neuron, check_offclass, check_relu_balance
+from .balance import (
+    check_leaky_balance,
+    check_leaky_balance_neuron,
+    check_leaky_balance_neuron_gamma1,
+    check_offclass,
+    check_relu_balance,
+)
 from .decomposition import (
     check_equal_increments,
     check_monotone,
@@ -191,6 +197,12 @@ def _leaky_balance(tr: Trajectory, eps: float) -> object:
            "t^-eps", "rate", leaky_reference)
 def _leaky_balance_neuron(tr: Trajectory, eps: float) -> object:
     return check_leaky_balance_neuron(_with_rho(tr, tr.rho * _laggard_factor(tr, eps)))
+
+
+@deviation("KCG-B4:gamma1", "the least-balanced point's on-class rho_{y_i,r,i}(t) x t^-eps: balance eroding like "
+           "t^-eps", "rate", leaky_reference)
+def _leaky_balance_neuron_gamma1(tr: Trajectory, eps: float) -> object:
+    return check_leaky_balance_neuron_gamma1(_with_rho(tr, tr.rho * _laggard_factor(tr, eps)))
 
 
 @deviation("KCG-E3", "off-class rho_{-y_i,r,i}(t) x t^eps: off-class outgrowing on-class like t^eps", "rate",

@@ -21,6 +21,7 @@ from invariants.kcg.balance import (
     R_CAP,
     check_leaky_balance,
     check_leaky_balance_neuron,
+    check_leaky_balance_neuron_gamma1,
     check_offclass,
     check_relu_balance,
     in_leaky_balance_regime,
@@ -100,7 +101,8 @@ def test_leaky_balance_in_regime(case: Case, record_check) -> None:
     assume(case.data.R <= R_CAP)
     assert in_leaky_balance_regime(case.cfg, case.data)
     traj = case.run()
-    for res in (check_leaky_balance(traj), check_leaky_balance_neuron(traj)):
+    for res in (check_leaky_balance(traj), check_leaky_balance_neuron(traj),
+                check_leaky_balance_neuron_gamma1(traj)):
         record_check(res)
         assert res.held, str(res)
 
@@ -110,7 +112,8 @@ def test_leaky_balance_in_regime(case: Case, record_check) -> None:
 @given(case=kcg_cases("leaky_relu", steps=300_000, checkpoints=80))
 def test_leaky_balance_long_horizon(case: Case, record_check) -> None:
     traj = case.run()
-    for res in (check_leaky_balance(traj), check_leaky_balance_neuron(traj)):
+    for res in (check_leaky_balance(traj), check_leaky_balance_neuron(traj),
+                check_leaky_balance_neuron_gamma1(traj)):
         record_check(res)
         assert res.held, str(res)
 
@@ -225,6 +228,23 @@ def test_b4_flags_inflated_coefficient(leaky_traj: Trajectory) -> None:
 def test_b4_flags_wrong_constant(leaky_traj: Trajectory) -> None:
     implied = check_leaky_balance_neuron(leaky_traj).implied["c1"]
     assert over_run(check_leaky_balance_neuron(leaky_traj, c1=10 * implied)) == pytest.approx(-0.9)
+
+
+@pytest.mark.falsify
+@pytest.mark.claim("KCG-B4")
+def test_b4_gamma1_flags_a_coefficient_between_the_two_readings(leaky_traj: Trajectory) -> None:
+    """One off-class |rho| inflated so that the gamma^1 ratio is c1 / 2 while the gamma^4 ratio (gamma^3 times
+    larger) still holds: the gamma^1 part fails with margin -1/2, the proof's gamma^4 form does not."""
+    g, c1 = leaky_traj.config.gamma, DECLARED["c1_leaky"]
+    y = leaky_traj.data.y
+    rho = leaky_traj.rho_flat.copy()
+    on_min = min(leaky_traj.rho_bar[-1, on_index(y[i]), :, i].min() for i in range(len(y)))
+    i2 = 4
+    rho[-1, flat_index(leaky_traj, 1 - on_index(y[i2]), 3), i2] = -on_min / (g * 0.5 * c1)
+    bad = perturbed(leaky_traj, rho)
+    res = check_leaky_balance_neuron_gamma1(bad)
+    assert res.claim == "KCG-B4:gamma1" and over_run(res) == pytest.approx(-0.5) and res.where["i'"] == i2
+    assert g**3 < 0.5 and check_leaky_balance_neuron(bad).implied["margin_over_run"] >= 0
 
 
 # ---- falsification: E.1 ----------------------------------------------------------------------
