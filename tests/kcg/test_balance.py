@@ -19,11 +19,13 @@ from invariants._internal.planting import with_arrays
 from invariants.kcg.balance import (
     DECLARED,
     R_CAP,
+    a2_width,
     check_leaky_balance,
     check_leaky_balance_neuron,
     check_leaky_balance_neuron_gamma1,
     check_offclass,
     check_relu_balance,
+    check_relu_balance_printed,
     in_leaky_balance_regime,
     in_offclass_regime,
     in_relu_balance_regime,
@@ -245,6 +247,40 @@ def test_b4_gamma1_flags_a_coefficient_between_the_two_readings(leaky_traj: Traj
     res = check_leaky_balance_neuron_gamma1(bad)
     assert res.claim == "KCG-B4:gamma1" and over_run(res) == pytest.approx(-0.5) and res.where["i'"] == i2
     assert g**3 < 0.5 and check_leaky_balance_neuron(bad).implied["margin_over_run"] >= 0
+
+
+@pytest.mark.claim("KCG-5.5")
+@given(case=kcg_cases("relu", n=(3, 4), m=(a2_width(4), a2_width(4) + 8), eta_frac=(0.25, 1.0), steps=20_000))
+def test_relu_balance_printed_at_lemma_a2_width(case: Case, record_check) -> None:
+    """Lemma E.1's printed forms (no s_i) on runs of Lemma A.2's width m >= 50 log(2n/delta)."""
+    assert case.cfg.m >= a2_width(case.cfg.n) and in_relu_balance_regime(case.cfg, case.data)
+    res = record_check(check_relu_balance_printed(case.run()))
+    assert res.held, str(res)
+    assert res.implied["A2_event"] == 1.0  # A.2's event: 0.4 m <= |S_i(0)| <= 0.6 m
+
+
+@pytest.fixture(scope="module")
+def a2_traj() -> Trajectory:
+    return make_case("relu", gamma=None, n=4, m=a2_width(4), steps=20_000, seed=5).run()
+
+
+@pytest.mark.falsify
+@pytest.mark.claim("KCG-5.5")
+def test_55_printed_flags_wrong_constants(a2_traj: Trajectory) -> None:
+    """c1 at twice the run's c1_raw: margin (c1_raw - 2 c1_raw) / (2 c1_raw) = -1/2; c3 at half its c3_raw:
+    (c3_raw / 2 - c3_raw) / (c3_raw / 2) = -1; each on the named bound."""
+    res = check_relu_balance_printed(a2_traj)
+    assert res.held
+    c1_raw, c3_raw = res.implied["c1_raw"], res.implied["c3_raw"]
+    a = check_relu_balance_printed(a2_traj, c1=2 * c1_raw)
+    c = check_relu_balance_printed(a2_traj, c3=c3_raw / 2)
+    assert a.margin == pytest.approx(-0.5) and a.where["bound"] == "a: c1"
+    assert c.margin == pytest.approx(-1.0) and c.where["bound"] == "c: c3"
+
+
+def test_55_printed_cannot_judge_narrow_runs(relu_traj: Trajectory) -> None:
+    res = check_relu_balance_printed(relu_traj)
+    assert relu_traj.m < a2_width(relu_traj.data.n) and res.outcome == "cannot_judge" and "A.2" in res.note
 
 
 # ---- falsification: E.1 ----------------------------------------------------------------------
