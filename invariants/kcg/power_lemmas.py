@@ -64,11 +64,13 @@ from sim import Dataset, Init, SimConfig, Trajectory, realize, simulate
 
 from .._internal.power import deviation
 from .balance import (
+    a2_width,
     check_leaky_balance,
     check_leaky_balance_neuron,
     check_leaky_balance_neuron_gamma1,
     check_offclass,
     check_relu_balance,
+    check_relu_balance_printed,
 )
 from .decomposition import (
     check_equal_increments,
@@ -174,6 +176,20 @@ def _relu_sr_bound(tr: Trajectory, eps: float) -> object:
 def _relu_balance(tr: Trajectory, eps: float) -> object:
     f = np.where(_own_mask(tr)[None], _log_power(tr, eps)[:, None, None, None], 1.0)
     return check_relu_balance(_with_rho(tr, tr.rho * f))
+
+
+@lru_cache(maxsize=4)
+def relu_a2_reference(steps: int) -> Trajectory:
+    """A ReLU run of Lemma A.2's width (n = 4, m = 50 log(2n/delta) = 220), otherwise as ``relu_reference``."""
+    return build_case("relu", 4, a2_width(4), None, d=1000, R=1.2, seed=1, steps=steps, checkpoints=60,
+                      place=Placement(p=0.5, eta=0.5, sigma0=0.02, width=0.5)).run()
+
+
+@deviation("KCG-5.5:printed", "on-class rho_{y_i,r,i}(t) x (log t)^eps at Lemma A.2's width: growth log^{1+eps} t",
+           "rate", relu_a2_reference)
+def _relu_balance_printed(tr: Trajectory, eps: float) -> object:
+    f = np.where(_own_mask(tr)[None], _log_power(tr, eps)[:, None, None, None], 1.0)
+    return check_relu_balance_printed(_with_rho(tr, tr.rho * f))
 
 
 # ---- KCG-B1, B4, E3: the balance eroding like t^-eps; KCG-C12: one neuron's rate off -------------
