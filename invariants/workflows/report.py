@@ -361,8 +361,9 @@ def write_report(out: Path, margins: dict[str, Any] | None, runs: list[tuple[str
         md += ["## Summary per theorem", "",
                "Asserted claims only, grouped by the theorem or lemma they come from: the verdicts of their "
                "parts, how many configurations were tried (distinct), the range of n, d, gamma and the horizon "
-               "they covered, the tightest margin, and what the checks detect (the smallest planted deviation, "
-               "`python -m invariants power`; (!) = the suite's target not met).", "",
+               "they covered, the reach (per assumption, the log10 slack of the runs that judged the claim: 0 at "
+               "the declared bound, 2 at 1% of it), the tightest margin, and what the checks detect (the smallest "
+               "planted deviation, `python -m invariants power`; (!) = the suite's target not met).", "",
                *theorem_summary(margins["results"], agg, det), ""]
         md += ["## Claims", "", "verdict: held / BROKEN (asserted claims), measured (figures, open "
                "questions, conjectures), fails (declared): a reading the suite shows to be false. detects: the "
@@ -449,6 +450,32 @@ def main_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: b
     return code
 
 
+def reach_text(rows: list[dict[str, Any]]) -> str:
+    """Where in the regime a claim's evidence comes from: per assumption, the log10 slack range over the
+    results that judged it (0: at the declared bound; 2: at 1% of it; inf: p = 0), e.g. "step size 0-2"."""
+    reach: dict[str, list[float]] = {}
+    for r in rows:
+        if r.get("outcome") not in ("held", "failed"):
+            continue
+        for k, v in ((r.get("config") or {}).get("slack") or {}).items():
+            try:
+                x = float(v)
+            except (TypeError, ValueError):
+                continue
+            reach.setdefault(k, []).append(x)
+    if not reach:
+        return "-"
+
+    def fmt(x: float) -> str:
+        return "inf" if math.isinf(x) else f"{x:.2g}"
+
+    def span(vals: list[float]) -> str:
+        lo, hi = min(vals), max(vals)
+        return fmt(lo) if lo == hi else f"{fmt(lo)}-{fmt(hi)}"
+
+    return "; ".join(f"{k} {span(v)}" for k, v in sorted(reach.items()))
+
+
 def theorem_summary(rows: list[dict[str, Any]], agg: dict[str, dict[str, Any]], det: dict[str, str]) -> list[str]:
     """One row per asserted parent claim: verdicts, distinct configurations, covered ranges, tightest margin,
     detection power of its parts."""
@@ -458,8 +485,9 @@ def theorem_summary(rows: list[dict[str, Any]], agg: dict[str, dict[str, Any]], 
     for r in rows:
         if verdict_kind(r["claim"]) == "asserted":
             groups.setdefault(r["claim"].split(":")[0], []).append(r)
-    out = ["| claim | where | verdicts | configurations | n | d | gamma | horizon | tightest margin | detects |",
-           "|---|---|---|---|---|---|---|---|---|---|"]
+    out = ["| claim | where | verdicts | configurations | n | d | gamma | horizon | reach (log10 slack) "
+           "| tightest margin | detects |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
 
     def rng(vals: list[Any]) -> str:
         nums = sorted({float(v) for v in vals if isinstance(v, int | float) and not isinstance(v, bool)})
@@ -480,7 +508,7 @@ def theorem_summary(rows: list[dict[str, Any]], agg: dict[str, dict[str, Any]], 
         distinct = len({dumps(c) for c in cfgs})
         out.append(f"| {cid} | {where} | {verdicts} | {distinct} | {rng([c.get('n') for c in cfgs])} | "
                    f"{rng([c.get('d') for c in cfgs])} | {rng([c.get('gamma') for c in cfgs])} | "
-                   f"{rng([c.get('steps') for c in cfgs])} | {tight:+.3g} | {dets} |")
+                   f"{rng([c.get('steps') for c in cfgs])} | {reach_text(rs)} | {tight:+.3g} | {dets} |")
     return out
 
 
