@@ -208,7 +208,7 @@ def cmd_check(a: argparse.Namespace) -> int:
 def cmd_power(a: argparse.Namespace) -> int:
     from .power import main_power
 
-    return main_power(a.claim, a.json, a.deep)
+    return main_power(a.claim, a.json, a.deep, a.md)
 
 
 def cmd_claims(a: argparse.Namespace) -> int:
@@ -305,6 +305,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--json", default=None, metavar="PATH",
                    help='write {claim: {"deviation", "epsilon", "horizon", ...}} to PATH')
     w.add_argument("--deep", action="store_true", help="also at the deep profile's horizon (100x)")
+    w.add_argument("--md", default=None, metavar="PATH",
+                   help="write the table as Markdown to PATH (docs/power.md is this output, with --deep)")
     w.set_defaults(fn=cmd_power)
     c = sub.add_parser("claims", help="list the claim registry, or print one claim in full",
                        formatter_class=HelpFormatter,
