@@ -26,17 +26,19 @@ TREND_WINDOW = 0.25  # the last quarter of the horizon in log t: the slope *at t
 
 
 def with_trend(res: CheckResult, times: np.ndarray, K: np.ndarray, declared: float, name: str,
-               upper: bool = True, log_margin: bool = False) -> CheckResult:
+               upper: bool = True, log_margin: bool = False, unit: float = 1.0) -> CheckResult:
     """``res`` with the trend test of the per-checkpoint implied constant ``K`` (T,) at ``times`` (T,) added.
 
     ``upper``: the claim bounds K from above (K <= declared), else from below.  ``log_margin``: the trend's
     margin in the check's own log units, log(declared / K_ext) (upper) or log(K_ext / declared) (lower; -inf
     when K_ext <= 0), instead of the relative (declared - K_ext) / declared.  Non-finite K (a vacuous
-    checkpoint) is left out.  Only results that could judge (held or failed) are changed.
+    checkpoint) is left out.  Only results that could judge (held or failed) are changed.  ``unit``: time is
+    counted as ``unit * times`` (KCG: steps at the step-size bound, ``kcg.regime.step_fraction``), so that
+    the window and the extrapolation to T^2 do not depend on where in the regime eta was drawn.
     """
     if res.outcome not in ("held", "failed"):
         return res
-    t = np.asarray(times, dtype=float)
+    t = np.asarray(times, dtype=float) * unit
     k = np.asarray(K, dtype=float)
     ok = late_window(t, frac=TREND_WINDOW, t_min=2) & np.isfinite(k)
     if int(ok.sum()) < MIN_TREND_POINTS:
@@ -44,18 +46,26 @@ def with_trend(res: CheckResult, times: np.ndarray, K: np.ndarray, declared: flo
                                    + f"trend not tested ({int(ok.sum())} late checkpoints < {MIN_TREND_POINTS})")
     tr = bounded_along_t(t[ok], k[ok], declared, upper=upper)
     if log_margin:
-        ratio = declared / tr.K_ext if upper else tr.K_ext / declared
-        tr = tr._replace(margin=math.log(ratio) if ratio > 0 else -math.inf)
+        if upper:  # K_ext <= 0 is far inside an upper bound
+            lm = math.log(declared / tr.K_ext) if tr.K_ext > 0 else math.inf
+        else:
+            lm = math.log(tr.K_ext / declared) if tr.K_ext > 0 else -math.inf
+        tr = tr._replace(margin=lm)
     level = round(100 * CI_LEVEL)
     implied = {**res.implied, f"{name}_trend_slope": tr.slope.b, f"{name}_trend_ci{level}_lo": tr.slope.lo,
                f"{name}_trend_ci{level}_hi": tr.slope.hi, f"{name}_extrapolated": tr.K_ext,
                "margin_over_run": res.implied.get("margin_over_run", res.margin)}  # chained: the first one's
-    if not math.isnan(res.margin) and tr.margin >= res.margin:
+    if math.isnan(res.margin) or tr.margin >= res.margin:  # a failed result with no margin stays failed
         return dataclasses.replace(res, implied=implied)
-    # the run's own worst case stays in ``where`` (and its margin in implied["margin_over_run"])
-    return CheckResult(res.claim, margin=tr.margin, measured=tr.K_ext, bound=declared,
-                       where={**res.where, "part": "trend", "t_window": [float(t[ok][0]), float(t[ok][-1])]},
-                       implied=implied, config=res.config,
-                       note=f"{name}(t) vs log t on the late window, slope {tr.slope.b:.3g} "
-                            f"[{tr.slope.lo:.3g}, {tr.slope.hi:.3g}] ({level}%): {name} extrapolated to t = T^2 "
-                            f"is {tr.K_ext:.4g} against the declared {declared:g}")
+    # the run's own worst case stays in ``where`` (its part as "part_over_run") and its margin in
+    # implied["margin_over_run"]; the note is appended to
+    where = {k: v for k, v in res.where.items() if k != "part"}
+    if "part" in res.where:
+        where["part_over_run"] = res.where["part"]
+    where.update({"part": "trend", "trend": name, "t_window": [float(t[ok][0]), float(t[ok][-1])]})
+    note = (f"trend: {name}(t) vs log t on the last quarter of log T, slope {tr.slope.b:.3g} "
+            f"[{tr.slope.lo:.3g}, {tr.slope.hi:.3g}] ({level}%): {name} extrapolated to t = T^2 is {tr.K_ext:.4g} "
+            f"against the declared {declared:g}")
+    return CheckResult(res.claim, margin=tr.margin, measured=tr.K_ext, bound=declared, where=where,
+                       implied=implied, config=res.config, note=(res.note + "; " if res.note else "") + note,
+                       outcome="failed" if res.outcome == "failed" else "")

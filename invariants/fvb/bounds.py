@@ -147,6 +147,8 @@ _ASSUME = ("gamma-leaky H-smooth phi (smoothed leaky, H = (1-gamma)/4), logistic
 _OMEGA = ("omega_init read as the standard deviation of W(0)'s entries (dimensional consistency: the bound "
           "scales as 1/|x| like a standard deviation); C_R declared 2 R^2/gamma^2 (module docstring)")
 
+END_GROWTH = 0.5  # FVB-4.2b: (end slope / ||w_j(T)||) log T; measured 1.89-3.52 in-regime at 1e6 steps
+
 register(Claim(
     network="fvb", activation="smoothed_leaky", regime="fvb-gd", axes=FVB_GD_AXES,
     id="FVB-PL", paper="FVB", where="proof of Thm 4.2, eq. (14); GF form eq. (6) (proof of Thm 3.4)",
@@ -199,8 +201,13 @@ register(Claim(
     statement="||w_j(t)|| -> infinity for every row j: every row norm increases over the late window "
               "(growth ~ S(t) = sum_{s<t} G_hat ~ log t by (19))",
     assumptions=_ASSUME, in_regime=in_fvb_gd_regime,
-    reading="'-> infinity' checked as monotone growth over the late (log-spaced) window; the fitted slope "
-            "of ||w_j|| against log t is reported",
+    declared={"end_growth": END_GROWTH},
+    sources={"end_growth": "measured: in-regime runs at 1e6 steps give (end slope's 95% lower end / ||w_j(T)||) "
+                           "log T in [1.89, 3.52]; a norm levelling off like 1 - 1/log t gives 0.10; declared 0.5"},
+    reading="'-> infinity' checked as monotone growth over the late (log-spaced) window, and as growth that "
+            "goes on: the slope of ||w_j|| against log t on the last quarter of log T, at the lower end of its "
+            "95% interval, times log T / ||w_j(T)|| (1 for log t growth) must stay >= END_GROWTH = 0.5 "
+            "(a norm levelling off to a limit fails it); the fitted slopes are reported",
 ))
 register(Claim(
     network="fvb", activation="smoothed_leaky", regime="fvb-gd", axes=FVB_GD_AXES, uses=("FVB-NORM", "FVB-LR"),
@@ -462,8 +469,9 @@ def check_row_growth(traj: Trajectory, frac: float = 0.5, min_points: int = 4) -
     ``implied`` reports the fitted slopes b_j of ||w_j|| = a_j + b_j log t over the window, divided by
     ||w_j(T)||, and min_j ||w_j(T)|| / ||w_j(0)||.  "-> infinity", not only "increasing": the slope of
     ||w_j|| against log t on the last quarter of log T must stay positive at the lower end of its 95%
-    interval (``fitting.fit_linear_ci``), relative to ||w_j(T)||; a norm levelling off to a finite limit
-    fails there (``where["part"] == "end slope"``).  Margin: the smaller of the two.
+    interval (``fitting.fit_linear_ci``), times log T / ||w_j(T)|| (1 for log t growth), must stay >=
+    ``END_GROWTH``: a norm levelling off to a finite limit fails there (``where["part"] == "end slope"``;
+    margin growth / END_GROWTH - 1).  Margin: the smaller of the two.
     """
     bad = _diverged("FVB-4.2b", traj)
     if bad is not None:
@@ -491,9 +499,11 @@ def check_row_growth(traj: Trajectory, frac: float = 0.5, min_points: int = 4) -
     N0 = np.sqrt(np.maximum(traj.norms2_flat[0], 0.0))
     margin, measured = float(disc[k, j]), float(N[k + 1, j] - N[k, j])
     where = {"t": int(t[k + 1]), "k": int(j), "window": [int(t[0]), int(t[-1])]}
-    jl = int(np.argmin(lo_rel))
-    if lo_rel[jl] < margin:
-        margin, measured = float(lo_rel[jl]), float(lo_rel[jl])
+    growth = lo_rel * math.log(t[-1])  # 1 for ||w_j|| ~ log t, ~0.1 for 1 - 1/log t, -> 0 for a finite limit
+    jl = int(np.argmin(growth))
+    end_margin = float(growth[jl] / END_GROWTH - 1.0)
+    if end_margin < margin:
+        margin, measured = end_margin, float(growth[jl])
         where = {"k": jl, "part": "end slope", "window": [int(t[end][0]), int(t[end][-1])]}
     return CheckResult(
         "FVB-4.2b", margin=margin, measured=measured, bound=0.0, where=where,

@@ -77,7 +77,7 @@ from .._internal.bounded import with_trend
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import late_window
 from .._internal.result import CheckResult
-from .regime import AXES, KCG_CONSTANTS, describe, in_kcg_leaky_regime, in_kcg_relu_regime
+from .regime import AXES, KCG_CONSTANTS, describe, in_kcg_leaky_regime, in_kcg_relu_regime, step_fraction
 
 R_CAP = 2.0
 """The suite's reading of "R = R_max / R_min is at most an absolute constant" (KCG l. 662, 1902)."""
@@ -206,7 +206,8 @@ def check_leaky_balance(traj: Trajectory, c1: float = DECLARED["c1_leaky"]) -> C
                                "c1_late": _window_min(per_t, times), "c1_gamma2": implied * g**2},
                       config=describe(traj.config, traj.data),
                       note="c1_gamma2: the constant without the gamma^2 factor")
-    return with_trend(res, times, per_t, c1, "c1", upper=False)
+    unit = step_fraction(traj.config, traj.data)  # steps at the step-size bound
+    return with_trend(res, times, per_t, c1, "c1", upper=False, unit=unit)
 
 
 # ---- KCG-B4 ----------------------------------------------------------------------------------
@@ -246,7 +247,8 @@ def check_leaky_balance_neuron(traj: Trajectory, c1: float = DECLARED["c1_leaky"
                                "c1_gamma1": float(base.min()) / g},
                       config=describe(traj.config, traj.data),
                       note="gamma^4 reading (proof of B.4, use in B.5); c1_gamma1: the catalogue's gamma^1")
-    return with_trend(res, times, per_t, c1, "c1", upper=False)
+    unit = step_fraction(traj.config, traj.data)  # steps at the step-size bound
+    return with_trend(res, times, per_t, c1, "c1", upper=False, unit=unit)
 
 
 @check("KCG-B4", hunt=True)
@@ -270,7 +272,8 @@ def check_leaky_balance_neuron_gamma1(traj: Trajectory, c1: float = DECLARED["c1
                       implied={"c1_gamma1": implied, "c1_late": _window_min(per_t, times)},
                       config=describe(traj.config, traj.data),
                       note="the catalogue's gamma^1 reading, asserted (it held wherever the gamma^4 form did)")
-    return with_trend(res, times, per_t, c1, "c1", upper=False)
+    unit = step_fraction(traj.config, traj.data)  # steps at the step-size bound
+    return with_trend(res, times, per_t, c1, "c1", upper=False, unit=unit)
 
 
 # ---- KCG-5.5 ---------------------------------------------------------------------------------
@@ -358,9 +361,10 @@ def check_relu_balance(traj: Trajectory, c1: float = DECLARED["c1_relu"], c2: fl
     if skipped:
         note += f"; {skipped} point(s) with S_i(0) empty skipped"
     res = CheckResult("KCG-5.5", margin, measured, declared, where=where, implied=imp, config=cfg, note=note)
-    res = with_trend(res, times, c1_t.min(axis=1), c1, "c1", upper=False)
-    res = with_trend(res, times, lo.min(axis=1), c2, "c2", upper=False)  # (b): c2 log(1 + c t) <= rho_bar
-    return with_trend(res, times, hi.max(axis=1), c3, "c3", upper=True)  # (c): Theta(log t), not log^{1+eps}
+    unit = step_fraction(traj.config, traj.data)  # steps at the step-size bound
+    res = with_trend(res, times, c1_t.min(axis=1), c1, "c1", upper=False, unit=unit)
+    res = with_trend(res, times, lo.min(axis=1), c2, "c2", upper=False, unit=unit)  # (b): c2 log(1 + c t) <= rho_bar
+    return with_trend(res, times, hi.max(axis=1), c3, "c3", upper=True, unit=unit)  # (c): Theta(log t), not log^{1+eps}
 
 
 def a2_width(n: int, delta: float = KCG_CONSTANTS.delta) -> int:
@@ -479,7 +483,8 @@ def check_offclass(traj: Trajectory, c: float = DECLARED["c_E3"],
     where = {"t": int(times[k0 + kk]), "i'": int(idx[ii])}
     res = CheckResult("KCG-E3", _upper_margin(implied, c), implied, c, where=where, implied=imp,
                       config=cfg, note=note)
-    return with_trend(res, times[k0:], per_t[k0:], c, "c", upper=True)
+    unit = step_fraction(traj.config, traj.data)  # steps at the step-size bound
+    return with_trend(res, times[k0:], per_t[k0:], c, "c", upper=True, unit=unit)
 
 
 # ---- registration ----------------------------------------------------------------------------

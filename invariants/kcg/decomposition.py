@@ -42,7 +42,7 @@ from .pattern import (
     own_block,
     sign_pattern,
 )
-from .regime import AXES, describe, in_kcg_regime
+from .regime import AXES, describe, in_kcg_regime, step_fraction
 
 TINY = np.finfo(float).tiny
 
@@ -297,4 +297,5 @@ def check_within_class_spread(traj: Trajectory, C_declared: float | None = None)
                              "part": ("rho_bar_{y_i}", "rho_und_{-y_i}")[part]},
                       implied={"C'": C_impl, "C'/R^2": C_impl / traj.data.R**2},
                       config=describe(traj.config, traj.data), outcome=outcome)
-    return with_trend(res, traj.times, sp.max(axis=(0, 2)), bound, "C'", upper=True)
+    unit = step_fraction(traj.config, traj.data)  # steps at the step-size bound
+    return with_trend(res, traj.times, sp.max(axis=(0, 2)), bound, "C'", upper=True, unit=unit)

@@ -62,6 +62,7 @@ from scipy import stats
 
 from sim import Dataset, Init, SimConfig, Trajectory, realize, simulate
 
+from .._internal.limit import limit_direction
 from .._internal.power import deviation
 from .balance import (
     a2_width,
@@ -75,6 +76,7 @@ from .balance import (
 from .decomposition import (
     check_equal_increments,
     check_monotone,
+    check_reconstruction,
     check_sign_structure,
     check_update_rule,
     check_within_class_spread,
@@ -88,6 +90,7 @@ from .initialization import (
     check_init_norms,
     draw_inits,
 )
+from .limits import check_relu_stable_rank_at_limit
 from .pattern import check_orthogonal_relu_pattern, check_relu_class_neurons_stay_active, class_sign, own_block
 from .power import _log_power, leaky_reference, relu_orthogonal_reference, relu_reference, with_stable_rank
 from .regime import KCG_CONSTANTS, Placement, build_case
@@ -99,7 +102,7 @@ from .sequences import (
     exp_recursion,
     realized_constants,
 )
-from .stable_rank import check_relu_stable_rank_bound
+from .stable_rank import C_SR_RELU, check_relu_stable_rank_bound
 
 # ---- references --------------------------------------------------------------------------------
 
@@ -118,6 +121,39 @@ def leaky_recorded_reference(steps: int) -> Trajectory:
     return Trajectory.from_weights(tr.times, W, X, data.y, activation=cfg.activation, gamma=cfg.gamma,
                                    eta=cfg.eta, sigma0=cfg.sigma0, changes=(tr.changes_flat, tr.last_change_flat),
                                    n_changes=tr.n_changes)
+
+
+@lru_cache(maxsize=4)
+def _recorded_weights(steps: int) -> tuple[Trajectory, np.ndarray]:
+    """``leaky_recorded_reference`` and its weights (T, M, d), for plantings that go through the recorder."""
+    tr = leaky_recorded_reference(steps)
+    return tr, np.stack([tr.weights(k) for k in range(len(tr.times))])
+
+
+@deviation("KCG-5.2:reconstruct", "recorded run: W(t) - W(0) given a component off the span of the x_i of relative "
+           "size eps (as weight decay or another optimizer would), rebuilt through Trajectory.from_weights",
+           "exact", leaky_recorded_reference)
+def _off_span(tr: Trajectory, eps: float) -> object:
+    ref, W = _recorded_weights(int(tr.times[-1]))
+    X = ref.data.X
+    rng = np.random.default_rng(0)
+    u = rng.standard_normal(W.shape[1:])
+    u -= (u @ np.linalg.pinv(X)) @ X  # off the span of the x_i
+    u /= np.linalg.norm(u)
+    D = W - W[0][None]
+    Wp = W + eps * np.linalg.norm(D, axis=(1, 2))[:, None, None] * u[None]
+    cfg = ref.config
+    bad = Trajectory.from_weights(ref.times, Wp, X, ref.data.y, activation=cfg.activation, gamma=cfg.gamma,
+                                  eta=cfg.eta, sigma0=cfg.sigma0, changes=(ref.changes_flat, ref.last_change_flat),
+                                  n_changes=ref.n_changes)
+    return check_reconstruction(bad)
+
+
+@deviation("KCG-4.3a:limit", "SR(W*_j) at the limit direction above the declared c by a fraction eps (through the "
+           "check's constant: c = SR(W*) / (1 + eps))", "bound", relu_orthogonal_reference)
+def _relu_sr_limit(tr: Trajectory, eps: float) -> object:
+    sr = float(limit_direction(tr).stable_rank[:2].max())
+    return check_relu_stable_rank_at_limit(tr, c=sr / (1.0 + eps) if eps > 0 else C_SR_RELU)
 
 
 def _times(tr: Trajectory) -> np.ndarray:

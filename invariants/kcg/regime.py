@@ -65,6 +65,13 @@ def kcg_assumptions(cfg: SimConfig, data: Dataset, c: KCGConstants = KCG_CONSTAN
     return out
 
 
+def step_fraction(cfg: SimConfig, data: Dataset) -> float:
+    """f = min(1, eta / eta_max), eta_max = n m / (C_eta R_max^2) Thm 4.1/4.3's step-size bound: the unit of the
+    rate checks' effective time tau = f t (steps at the bound; GD's dynamics depend on eta t to first order)."""
+    bound = next(a.limit for a in kcg_assumptions(cfg, data) if a.name == "step size")
+    return min(1.0, float(cfg.eta) / bound) if bound > 0 else 1.0
+
+
 def in_kcg_regime(cfg: SimConfig, data: Dataset, c: KCGConstants = KCG_CONSTANTS) -> bool:
     """All of Thm 4.1's (leaky) or Thm 4.3's (ReLU) assumptions hold with the declared constants."""
     return (cfg.network == "kcg" and cfg.loss == "logistic"

@@ -63,7 +63,14 @@ from .._internal.bounded import with_trend
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import fit_linear, late_window
 from .._internal.result import CheckResult
-from .regime import AXES, describe, in_kcg_leaky_regime, in_kcg_orthogonal_relu_regime, in_kcg_relu_regime
+from .regime import (
+    AXES,
+    describe,
+    in_kcg_leaky_regime,
+    in_kcg_orthogonal_relu_regime,
+    in_kcg_relu_regime,
+    step_fraction,
+)
 
 K_SR = 1.0
 C_SR_RELU = 3.0
@@ -217,7 +224,8 @@ def check_relu_stable_rank_bound(traj: Trajectory, c: float = C_SR_RELU) -> Chec
                       config=describe(traj.config, traj.data), note="max SR_j over the late window")
     if dom < DOMINANCE:
         return replace(res, outcome="too_short", note=res.note + "; init-dominated")
-    return with_trend(res, traj.times, traj.stable_rank.max(axis=1), c, "c", upper=True)
+    unit = step_fraction(traj.config, traj.data)  # steps at the step-size bound
+    return with_trend(res, traj.times, traj.stable_rank.max(axis=1), c, "c", upper=True, unit=unit)
 
 
 # ---- KCG-F3 -------------------------------------------------------------------------------------------

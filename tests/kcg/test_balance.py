@@ -419,7 +419,9 @@ def test_b1_trend_catches_a_constant_still_falling_at_the_horizon(leaky_traj: Tr
     with np.errstate(divide="ignore", invalid="ignore"):
         per_t = np.nanmin(np.where(den[:, :, None, :] > 0, on[:, None, :, None] / (g**2 * den[:, :, None, :]),
                                    np.inf).reshape(int(keep.sum()), -1), axis=1)
-    t = tr.times[keep].astype(float)
+    from invariants.kcg.regime import step_fraction
+
+    t = tr.times[keep].astype(float) * step_fraction(tr.config, tr.data)  # steps at the step-size bound
     late = late_window(t, frac=0.25, t_min=2)  # the trend's window: the last quarter of log T
     fit = linregress(np.log(t[late]), per_t[late])
     lo = fit.slope - student_t.ppf(0.975, int(late.sum()) - 2) * fit.stderr
