@@ -26,6 +26,7 @@ class Dataset:
     y: np.ndarray
     d: int
     X: np.ndarray | None = None
+    origin: str = field(default="", compare=False)  # how the data were made, e.g. "adversarial:aligned"
     L: np.ndarray = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -67,8 +68,8 @@ class Dataset:
         return cls(G=X @ X.T, y=np.asarray(y), d=X.shape[1], X=X)
 
     @classmethod
-    def virtual(cls, G: np.ndarray, y: np.ndarray, d: int) -> Dataset:
-        return cls(G=np.asarray(G), y=np.asarray(y), d=d)
+    def virtual(cls, G: np.ndarray, y: np.ndarray, d: int, origin: str = "") -> Dataset:
+        return cls(G=np.asarray(G), y=np.asarray(y), d=d, origin=origin)
 
     # ---- statistics (claims.md, "Settings") ----------------------------------------------------
     @property

@@ -38,6 +38,9 @@ def describe(cfg: object, data: object, slack: list[Assumption] | None = None) -
         "data": "virtual" if data.is_virtual else "concrete", "p/R_min^2": data.p_ratio,  # type: ignore[attr-defined]
         "R": data.R,  # type: ignore[attr-defined]
     }
+    origin = getattr(data, "origin", "")
+    if origin:  # e.g. "adversarial:aligned": the margins table splits its evidence by it
+        out["origin"] = origin
     if slack is not None:
         out["slack"] = {a.name: round(a.slack, 3) for a in slack}
     return out

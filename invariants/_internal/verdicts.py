@@ -18,8 +18,10 @@ def _num(x: Any) -> float:
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per claim: tried, held, outcomes, worst margin with its configuration, implied-constant ranges, and the
-    reach (log10 slack range of each assumption over the runs that judged the claim)."""
+    """Per claim: tried, held, outcomes, worst margin with its configuration, implied-constant ranges, the
+    reach (log10 slack range of each assumption over the runs that judged the claim), and the evidence by
+    data origin (``adversarial``: worst-case data inside the assumptions; ``random``: everything else),
+    each with its tried / held counts and worst margin."""
     load_all()
     out: dict[str, dict[str, Any]] = {}
     for r in rows:
@@ -36,6 +38,14 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         for k, v in r.get("implied", {}).items():
             lo, hi = a["implied"].get(k, (math.inf, -math.inf))
             a["implied"][k] = (min(lo, _num(v)), max(hi, _num(v)))
+        # evidence by data origin: worst-case (adversarial) data vs random draws
+        origin = "adversarial" if str((r.get("config") or {}).get("origin", "")).startswith("adversarial") \
+            else "random"
+        e = a.setdefault("evidence", {}).setdefault(origin, {"tried": 0, "held": 0, "worst_margin": math.inf})
+        e["tried"] += 1
+        e["held"] += r["outcome"] == "held"
+        if r["outcome"] not in UNDECIDED and not math.isnan(m):
+            e["worst_margin"] = min(e["worst_margin"], m)
         slack = (r.get("config") or {}).get("slack") or {}
         if r["outcome"] in ("held", "failed") and isinstance(slack, dict):
             # reach: the log10 slack of each assumption over the runs that judged the claim (0: at the bound,
@@ -84,8 +94,8 @@ def format_table(agg: dict[str, dict[str, Any]], detects: dict[str, str] | None 
     from ``python -m invariants power``) a "detects" column beside the worst margin."""
     col = detects is not None
     vw = max([10] + [len(str(a["verdict"])) for a in agg.values()])
-    head = (f"{'claim':<26} {'kind':<16} {'verdict':<{vw}} {'tried':>5} {'held':>5} {'worst margin':>13}  "
-            + (f"{'detects':>9}  " if col else "") + "implied constants / worst at")
+    head = (f"{'claim':<26} {'kind':<16} {'verdict':<{vw}} {'tried':>5} {'held':>5} {'worst margin':>13} "
+            f"{'adversarial':>16}  " + (f"{'detects':>9}  " if col else "") + "implied constants / worst at")
     lines = [head, "-" * len(head)]
     for cid in sorted(agg):
         a = agg[cid]
@@ -95,8 +105,11 @@ def format_table(agg: dict[str, dict[str, Any]], detects: dict[str, str] | None 
         w = a["worst"] or {}
         where = ",".join(f"{k}={v}" for k, v in (w.get("where") or {}).items())
         det = f"{(detects or {}).get(cid, '-'):>9}  " if col else ""
+        adv = (a.get("evidence") or {}).get("adversarial")
+        adv_cell = "-" if not adv else (f"{adv['held']}/{adv['tried']} " + (
+            f"{adv['worst_margin']:+.3g}" if math.isfinite(adv["worst_margin"]) else "n/a"))
         lines.append(f"{cid:<26} {a['kind']:<16} {a['verdict']:<{vw}} {a['tried']:>5} {a['held']:>5} "
-                     f"{a['worst_margin']:>+13.4g}  {det}{imp}{' | ' if imp and where else ''}"
+                     f"{a['worst_margin']:>+13.4g} {adv_cell:>16}  {det}{imp}{' | ' if imp and where else ''}"
                      f"{'at ' + where if where else ''}")
     return lines
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sim import Dataset, SimConfig, equicorrelated_gram, nearly_orthogonal_gram
 from sim.data import labels
 
+from .._internal.adversarial import adversarial_grams
 from .._internal.assumptions import Assumption, describe
 from .._internal.profiles import horizon
 from .._internal.regimes import Case, Regime, draw_factor, register_regime
@@ -135,7 +136,7 @@ def in_fvb_gf_regime(cfg: SimConfig, data: Dataset) -> bool:
 # ---- Thm 4.2's placements and cases ------------------------------------------------------------
 
 FVB_GD_AXES = ("near-orthogonality", "step size", "init scale")
-GRAMS = ("random", "ones")
+GRAMS = ("random", "ones", "adversarial")
 
 
 @st.composite
@@ -145,7 +146,7 @@ def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, 
                  eta_frac: tuple[float, float] = (0.25, 1.0), sigma_frac: tuple[float, float] = (0.25, 1.0),
                  R_choices: tuple[float, ...] = (1.0, 1.2, 1.5), unbalanced: bool = True,
                  in_regime: bool = True, past: str | None = None, factor: tuple[float, float] = (1.0, 1e3),
-                 gram: str = "random", scale_horizon: bool = True) -> Case:
+                 gram: str = "mixed", scale_horizon: bool = True) -> Case:
     """An FVB configuration inside Thm 4.2 (smoothed leaky, logistic, (7), alpha and omega_init bounds).
 
     Virtual data: ``nearly_orthogonal_gram`` with R_min = sqrt(d), R in ``R_choices`` and
@@ -156,13 +157,15 @@ def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, 
     from the engine (``traj.cum_G``).  ``every_step`` records every step on a horizon capped at 2*10^4.
     ``in_regime=False`` skips the regime assertion (fractions above 1 leave Thm 4.2).
     ``past=AXIS`` (one of ``FVB_GD_AXES``) draws that assumption's fraction on a log scale in ``factor``
-    instead (hunts); ``gram="ones"``: every pair correlated +p (``equicorrelated_gram``).  The one
+    instead (hunts); ``gram="ones"``: every pair correlated +p (``equicorrelated_gram``);
+    ``gram="adversarial"``: worst-case data with p exactly at (7)'s bound (``_internal.adversarial``);
+    ``gram="mixed"`` (default): random and adversarial, half and half (recorded in ``Dataset.origin``).  The one
     strategy of FVB Thm 4.2 configurations, for tests and hunts alike.
     """
     if past is not None and past not in FVB_GD_AXES:
         raise ValueError(f"FVB hunts go past one of {FVB_GD_AXES}; got {past!r}")
-    if gram not in GRAMS:
-        raise ValueError(f"gram must be one of {GRAMS}; got {gram!r}")
+    if gram not in (*GRAMS, "mixed"):
+        raise ValueError(f"gram must be one of {GRAMS} or 'mixed'; got {gram!r}")
     nn = draw(st.integers(*n), label="n")
     mm = draw(st.integers(*m), label="m")
     g = draw(st.floats(*gamma), label="gamma")
@@ -176,13 +179,22 @@ def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, 
     if past == "near-orthogonality":
         u = draw_factor(draw, past, factor) * (1 - 1e-9)
     p_ratio = u * g**3 / (3 * R**2 * nn)
-    if gram == "ones":
+    origin = ""
+    if gram == "mixed":  # the property tests' default: random draws and worst-case data, half and half
+        gram = draw(st.sampled_from(["random", "adversarial"]), label="gram") if past is None else "random"
+    if gram == "adversarial":  # worst-case data with p exactly at (7)'s bound (_internal.adversarial)
+        if past == "near-orthogonality":
+            raise ValueError("gram='adversarial' stays inside (7) (past= another axis)")
+        p_bound = (1 - 1e-9) * g**3 / (3 * R**2 * nn) * d
+        G, family = draw(adversarial_grams(y, p_bound, float(d), R**2 * d), label="adversarial gram")
+        origin = f"adversarial:{family}"
+    elif gram == "ones":
         G = equicorrelated_gram(np.ones(nn), math.sqrt(d), min(p_ratio, 0.95), pattern="ones")
     elif past is None:
         G = nearly_orthogonal_gram(nn, rng, p_ratio, R, math.sqrt(d))
     else:  # past an assumption: keep the random Gram matrix positive definite
         G = nearly_orthogonal_gram(nn, rng, min(p_ratio, 0.9 / max(nn - 1, 1)), R, math.sqrt(d))
-    data = Dataset.virtual(G, y, d)
+    data = Dataset.virtual(G, y, d, origin=origin)
     steps = horizon(steps) if scale_horizon else steps
     T = min(steps, 20_000) if every_step else steps
     ck = list(range(T + 1)) if every_step else None

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from sim import Dataset, SimConfig, equicorrelated_gram, nearly_orthogonal_gram
 from sim.data import labels
 
+from .._internal.adversarial import adversarial_grams
 from .._internal.assumptions import Assumption
 from .._internal.assumptions import describe as _describe
 from .._internal.profiles import horizon
@@ -120,7 +121,7 @@ def in_kcg_leaky_appendix_regime(cfg: SimConfig, data: Dataset) -> bool:
 # the result.  Data are virtual Gram matrices (exact at any d).
 
 AXES = ("near-orthogonality", "step size", "init scale", "width", "label balance")
-GRAMS = ("random", "ones")
+GRAMS = ("random", "ones", "adversarial")
 _KEY = {"near-orthogonality": "p", "step size": "eta", "init scale": "sigma0", "width": "width"}
 INSIDE = 1 - 1e-9  # a fraction of exactly 1 is equality, which rounding may tip outside
 
@@ -144,13 +145,16 @@ class Placement:
 def build_case(activation: str, n: int, m: int | None, gamma: float | None, *, d: int, R: float, seed: int,
                steps: int, place: Placement = Placement(), consts: KCGConstants = KCG_CONSTANTS,
                checkpoints: int | list[int] = 60, gram: str = "random", orthogonal: bool = False,
-               inside: float = INSIDE) -> Case:
+               inside: float = INSIDE, G: np.ndarray | None = None, y: np.ndarray | None = None,
+               origin: str = "") -> Case:
     """The configuration a :class:`Placement` describes (``m=None``: from the width fraction).
 
     gram: ``random`` -- off-diagonal entries uniform in [-p, p] (``nearly_orthogonal_gram``; p / R_min^2
     capped at 0.9 / (n - 1) to stay positive definite); ``ones`` -- every pair correlated +p
     (``equicorrelated_gram`` with the all-ones pattern, positive definite up to p / R_min^2 < 1, capped
-    at 0.95): the correlated data that break the ReLU pattern claims.  ``orthogonal``: p = 0 whatever
+    at 0.95): the correlated data that break the ReLU pattern claims; ``adversarial`` -- the Gram matrix
+    ``G`` (and labels ``y``) given, drawn by ``kcg_cases`` from ``_internal.adversarial`` (worst-case
+    data inside the assumption, p at its bound).  ``orthogonal``: p = 0 whatever
     the placement says (claims stated for orthogonal data).  ``checkpoints``: their number, or the list.
     ``inside``: the factor applied to every fraction (default 1 - 1e-9, so that a fraction of 1 stays
     inside after rounding; 1.0 reproduces the bounds exactly).
@@ -161,18 +165,21 @@ def build_case(activation: str, n: int, m: int | None, gamma: float | None, *, d
     if m is None:
         m = max(1, math.ceil(m_min / place.width)) if relu else 8
     rng = np.random.default_rng(seed)
-    y = labels(n, rng)
-    if place.minority is not None:
+    y = labels(n, rng) if y is None else np.asarray(y, dtype=float)
+    if place.minority is not None and gram != "adversarial":
         k = min(max(1, place.minority), n - 1)
         y = rng.permutation(np.array([-1.0] * k + [1.0] * (n - k)))
     p_ratio = 0.0 if orthogonal else place.p * inside * g4 / (consts.C_orth * R**2 * n)
-    if gram == "ones":
+    if gram == "adversarial":
+        if G is None:
+            raise ValueError("gram='adversarial' needs the Gram matrix G (kcg_cases draws it)")
+    elif gram == "ones":
         G = equicorrelated_gram(np.ones(n), math.sqrt(d), min(p_ratio, 0.95), pattern="ones")
     elif gram == "random":
         G = nearly_orthogonal_gram(n, rng, min(p_ratio, 0.9 / max(n - 1, 1)), R, math.sqrt(d))
     else:
         raise ValueError(f"gram must be one of {GRAMS}; got {gram!r}")
-    data = Dataset.virtual(G, y, d)
+    data = Dataset.virtual(G, y, d, origin=origin)
     eta = place.eta * inside * n * m / (consts.C_eta * data.R_max**2)
     sigma0 = place.sigma0 * inside / (consts.C_sigma * data.R_max * math.sqrt(math.log(m * n / consts.delta)))
     ck = {"checkpoints": list(checkpoints)} if isinstance(checkpoints, list | tuple) else \
@@ -199,7 +206,7 @@ def kcg_cases(draw: st.DrawFn, activation: str = "leaky_relu", *, orthogonal: bo
               consts: KCGConstants = KCG_CONSTANTS, checkpoints: int = 60,
               log10_d: tuple[int, int] = (3, 12), eta_frac: tuple[float, float] = (0.01, 1.0),
               sigma_frac: tuple[float, float] = (0.01, 1.0), past: str | None = None,
-              factor: tuple[float, float] = (1.0, 1e3), gram: str = "random",
+              factor: tuple[float, float] = (1.0, 1e3), gram: str = "mixed",
               scale_horizon: bool = True) -> Case:
     """The one strategy of KCG Thm 4.1 (leaky) / Thm 4.3 (ReLU) configurations (tests and hunts alike).
 
@@ -208,7 +215,12 @@ def kcg_cases(draw: st.DrawFn, activation: str = "leaky_relu", *, orthogonal: bo
     log-uniformly, so the regime's interior -- small eta, where Lemma 5.6's T is long -- is covered as well as
     its edge; the margins table's "reach" says which part each claim's evidence came from) of their
     bounds; R = R_max / R_min in [1, 1.5]; d = 10^k with k in ``log10_d``; the case is asserted to be inside
-    with the declared constants.  ``past=AXIS`` (one of ``AXES``): that assumption's fraction is drawn on a
+    with the declared constants.  ``gram``: ``mixed`` (default) draws half the cases from ``random`` (entries
+    uniform in [-p, p]) and half from ``adversarial`` (``_internal.adversarial``: worst-case families with p
+    exactly at its bound: aligned or reversed class signs, clusters, one near-parallel pair, rank one,
+    unequal norms up to R, or every entry drawn), so every property test meets both; the data's family is
+    recorded (``Dataset.origin``) and the margins table splits its evidence by it.  ``past=AXIS`` (one of
+    ``AXES``): that assumption's fraction is drawn on a
     log scale in ``factor`` instead (``width``: m = ceil(m_min / factor) for ReLU; ``label balance``: a
     minority class of 1 .. n/2 - 1 points), the others stay as drawn.  ``steps`` is scaled by the profile
     (``profiles.horizon``) unless ``scale_horizon=False``, and divided by the eta fraction when it is below 1
@@ -240,13 +252,29 @@ def kcg_cases(draw: st.DrawFn, activation: str = "leaky_relu", *, orthogonal: bo
         place = replace(place, minority=draw(st.integers(1, max(1, nn // 2 - 1)), label="minority"))
     elif past is not None:
         place = replace(place, **{_KEY[past]: draw_factor(draw, past, factor)})
+    extra: dict[str, object] = {}
+    if gram == "mixed":  # the property tests' default: random draws and worst-case data, half and half
+        inside_p = past not in ("near-orthogonality", "label balance") and not orthogonal
+        gram = draw(st.sampled_from(["random", "adversarial"]), label="gram") if inside_p else "random"
+    if gram == "adversarial":  # worst-case data with p exactly at its bound (the p fraction is not drawn)
+        if past == "near-orthogonality":
+            raise ValueError("gram='adversarial' stays inside near-orthogonality (past= another axis)")
+        if place.minority is not None:
+            raise ValueError("gram='adversarial' draws balanced labels (past='label balance' uses 'random')")
+        y = labels(nn, np.random.default_rng(seed))
+        g4 = 1.0 if relu else g**4
+        p_ratio = 0.0 if orthogonal else INSIDE * g4 / (consts.C_orth * R**2 * nn)
+        G, family = draw(adversarial_grams(y, p_ratio * d, float(d), R**2 * d), label="adversarial gram")
+        place = replace(place, p=1.0)
+        extra = {"G": G, "y": y, "origin": f"adversarial:{family}"}
     # GD's dynamics depend on eta t to first order: a run at a fraction f < 1 of the step-size bound gets
     # steps / f steps, so that every draw reaches the same effective time (the rate checks judge the late,
     # asymptotic phase; at 1% of the bound 2e4 steps would still be the transient)
     base = horizon(steps) if scale_horizon else steps
     n_steps = math.ceil(base / min(place.eta, 1.0)) if place.eta > 0 else base
     case = build_case(activation, nn, mm, g, d=d, R=R, seed=seed, steps=n_steps,
-                      place=place, consts=consts, checkpoints=checkpoints, orthogonal=orthogonal, gram=gram)
+                      place=place, consts=consts, checkpoints=checkpoints, orthogonal=orthogonal, gram=gram,
+                      **extra)  # type: ignore[arg-type]
     if past is None:
         assert in_kcg_regime(case.cfg, case.data, consts), case
     return case

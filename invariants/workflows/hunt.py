@@ -26,7 +26,7 @@ from hypothesis.errors import NoSuchExample
 
 from sim import Trajectory
 
-from .._internal.claim import Claim, get, huntable, load_all
+from .._internal.claim import Claim, get, huntable, load_all, verdict_kind
 from .._internal.errors import UsageError
 from .._internal.generation import fix_generation
 from .._internal.regimes import Case, get_regime
@@ -49,13 +49,18 @@ def huntable_or_replayable() -> list[str]:
 
 def results_of(claim: str, traj: Trajectory) -> list[CheckResult]:
     """Every result the claim's hunt checks give on ``traj`` (a check shared by several claims contributes
-    the results of this claim and its parts ``claim:part``)."""
+    the results of this claim and its parts ``claim:part``).  For an asserted claim the parts the suite
+    only measures (``MEASURED_PARTS``, e.g. KCG-F3:range) are left out: their "failure" is no
+    counterexample."""
     out: list[CheckResult] = []
+    asserted = verdict_kind(claim) == "asserted"
     for spec in decider(claim).hunt_checks:
         res = spec.fn(traj)
         res = list(res) if isinstance(res, list | tuple) else [res]
         if len(spec.claims) > 1:
             res = [r for r in res if r.claim.split(":")[0] == claim]
+        if asserted:
+            res = [r for r in res if verdict_kind(r.claim) == "asserted"]
         out += res
     return out
 
@@ -106,6 +111,7 @@ class HuntReport:
     diverged_seen: int = 0
     slack: dict[str, float] = field(default_factory=dict)
     in_claim_regime: bool | None = None  # the registry's own predicate for the claim (may be stricter)
+    closest: CheckResult | None = None  # the smallest margin seen at the horizon over every example tried
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"claim": self.claim, "axis": self.axis, "gram": self.gram,
@@ -152,6 +158,9 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
     if c.activation is not None:
         kw["activation"] = c.activation
     strategy = regime.cases(past=axis, steps=steps, factor=factor, gram=gram, scale_horizon=False, **kw)
+    if axis is None and c.in_regime is not None:  # inside: the claim's own assumptions (may be stricter)
+        pred = c.in_regime
+        strategy = strategy.filter(lambda case: bool(pred(case.cfg, case.data)))
     rep = HuntReport(claim, axis, gram, budget, "none_found")
     verdicts: dict[str, Verdict] = {}  # repr(case) -> its verdict, for the cases that met the condition
     first_short: list[tuple[Case, Verdict]] = []
@@ -171,6 +180,8 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
         def steer(res: CheckResult) -> None:
             if not math.isnan(res.margin):
                 target(-float(res.margin), label="negative margin")
+                if rep.closest is None or res.margin < rep.closest.margin:
+                    rep.closest = res
 
         v = classify(claim, case, longer, on_horizon=steer)
         if v.outcome == "failed":
