@@ -102,6 +102,10 @@ def cmd_hunt(a: argparse.Namespace) -> int:
     s = rep.summary()
     print(f"claim {rep.claim}; assumption broken: {rep.axis or 'none'}; data: {rep.gram}; "
           f"{rep.tried} examples tried, {rep.diverged_seen} diverged")
+    if rep.closest is not None:
+        c = rep.closest
+        print(f"closest call: {c.claim} margin {c.margin:+.4g} (where {c.where}; data "
+              f"{c.config.get('origin') or rep.gram})")
     if rep.case is None:
         print("no counterexample found in what was tried (outcome: none_found)")
         return 0

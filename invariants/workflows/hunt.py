@@ -121,6 +121,9 @@ class HuntReport:
             out["case"] = repr(self.case)
             out["slack"] = self.slack
             out["in_claim_regime"] = self.in_claim_regime
+        if self.closest is not None:
+            out["closest"] = {"claim": self.closest.claim, "margin": self.closest.margin,
+                              "where": self.closest.where, "origin": self.closest.config.get("origin", "")}
         if self.result is not None:
             out["margin"] = self.result.margin
             out["where"] = self.result.where
