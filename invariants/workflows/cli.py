@@ -6,6 +6,8 @@
     python -m invariants replay tests/corpus/*.json
     python -m invariants check run.npz [--claim ID] [--json PATH]   judge a saved run (yours or simulated)
     python -m invariants power [--claim ID] [--json PATH]   the smallest planted deviation each check detects
+    python -m invariants atlas [--claim ID] [--axis AXIS] [--quick] [--scheduler ADDRESS] [--out DIR]
+                                                          where each claim stops holding, over n and gamma
     python -m invariants claims [ID]                    the registry; one claim in full with path:line
 
 Exit codes: 0 success (report: every asserted claim held as declared; hunt: no counterexample;
@@ -209,6 +211,12 @@ def cmd_check(a: argparse.Namespace) -> int:
     return EXIT_FOUND if inside_failed else EXIT_OK
 
 
+def cmd_atlas(a: argparse.Namespace) -> int:
+    from .atlas import main_atlas
+
+    return main_atlas(a.claim, a.axis, a.quick, a.scheduler, a.out, a.workers, a.max_factor)
+
+
 def cmd_power(a: argparse.Namespace) -> int:
     from .power import main_power
 
@@ -237,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     prog = "nearorth" if Path(sys.argv[0]).name == "nearorth" else "python -m invariants"
     ap = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
-    sub = ap.add_subparsers(dest="cmd", required=True, metavar="{report,hunt,boundary,replay,check,power,claims}")
+    sub = ap.add_subparsers(dest="cmd", required=True,
+                            metavar="{report,hunt,boundary,replay,check,power,atlas,claims}")
     r = sub.add_parser("report", help="the theory report (main job)", formatter_class=HelpFormatter,
                        description="Run the property tests, the long default sweep, the boundary walks and the "
                        "papers' figure reruns; write report.md, report.json, margins.json and the plots into "
@@ -312,6 +321,24 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--md", default=None, metavar="PATH",
                    help="write the table as Markdown to PATH (docs/power.md is this output, with --deep)")
     w.set_defaults(fn=cmd_power)
+    t = sub.add_parser("atlas", help="where each claim stops holding, over a grid of n and gamma, on Dask",
+                       formatter_class=HelpFormatter,
+                       description="Boundary walks for every asserted walkable claim along every axis, over a grid "
+                       "of n and gamma with several seeds per cell, run as tasks on dask.distributed; each "
+                       "finished task is stored at once (resumable), then atlas.json (critical factors or caps, "
+                       "fitted n- and gamma-slopes with 95%% intervals) and one plot per claim and axis.")
+    t.add_argument("--claim", action="append", default=None, metavar="ID", help="a claim ID (repeatable); "
+                   "default: every asserted claim a boundary walk can decide")
+    t.add_argument("--axis", action="append", default=None, metavar="AXIS", help="an assumption axis (repeatable)")
+    t.add_argument("--quick", action="store_true", help="the small grid (n 4, 6, 8; gamma 0.3, 0.5, 0.7; 2 seeds; "
+                   "5e3 steps) on three claim-axis pairs unless --claim/--axis name others")
+    t.add_argument("--scheduler", default=None, metavar="ADDRESS", help="an existing Dask scheduler (default: a "
+                   "LocalCluster sized to the machine)")
+    t.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: the CPU count; 0: "
+                   "no Dask, run in this process)")
+    t.add_argument("--max-factor", type=float, default=1e3, help="the largest factor past the bound a walk tries")
+    t.add_argument("--out", default="atlas", metavar="DIR", help="the store and outputs (resumed if it exists)")
+    t.set_defaults(fn=cmd_atlas)
     c = sub.add_parser("claims", help="list the claim registry, or print one claim in full",
                        formatter_class=HelpFormatter,
                        description="Without an ID: one row per claim, what the registry declares beside what "

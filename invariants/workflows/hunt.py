@@ -237,8 +237,9 @@ def walkable() -> list[str]:
 
 
 def boundary(claim: str, axis: str, seeds: int = 3, steps: int = 20_000, hi: float = 1e3, iters: int = 6,
-             n: int = 4, gamma: float = 0.5, d: int = 10**6, gram: str = "random") -> BoundaryRow:
-    """Bisect (in log factor) between 1 and ``hi`` for the first factor where ``claim`` fails."""
+             n: int = 4, gamma: float = 0.5, d: int = 10**6, gram: str = "random", first_seed: int = 0) -> BoundaryRow:
+    """Bisect (in log factor) between 1 and ``hi`` for the first factor where ``claim`` fails on any of the
+    seeds ``first_seed .. first_seed + seeds - 1``."""
     c = decider(claim)
     for name, value in (("seeds", seeds), ("steps", steps)):
         if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -253,7 +254,7 @@ def boundary(claim: str, axis: str, seeds: int = 3, steps: int = 20_000, hi: flo
         raise UsageError(f"axis must be one of {[a for a in c.axes if a != 'label balance']} for {claim}; "
                          f"got {axis!r}")
     cases = [regime.baseline(c.activation, n=n, gamma=gamma, d=d, seed=s, steps=steps, gram=gram,
-                             orthogonal=c.orthogonal) for s in range(seeds)]
+                             orthogonal=c.orthogonal) for s in range(first_seed, first_seed + seeds)]
     with_factor = regime.with_factor
     row = BoundaryRow(claim, axis, None, 1.0, seeds)
 

@@ -1,0 +1,348 @@
+"""``python -m invariants atlas``: where each claim really stops holding, over a grid of (n, gamma), on Dask.
+
+A *task* is one boundary walk (``hunt.boundary`` with one seed): claim x assumption axis x n x gamma x seed.
+It bisects, on a log scale, the factor past the declared bound at which the claim first fails on that seed
+(the critical factor), or reports the largest factor tried as a *cap* (held up to it; "pd" when the walk was
+capped by positive definiteness of the Gram matrix, "max" at ``--max-factor``).  A *cell* is claim x axis x
+n x gamma; its critical factor is the smallest over its seeds (the claim fails there for some seed), or a
+cap when every seed held.  Caps are never drawn or fitted as boundaries.
+
+Fits: per claim x axis, log(critical factor) = a + b log n + c log gamma by least squares over the cells
+with a boundary, with 95% Student-t intervals (``_fit``).  The factor is relative to the declared bound,
+which already carries the theorem's dependence (KCG Thm 4.1's gamma^4 / n for near-orthogonality, Thm 4.3's
+1 / n), so slopes of 0 mean "the theorem's dependence is the real one"; the critical *constant* is the
+factor times the declared constant, and its slopes are the same.
+
+Store: ``--out DIR`` (default ``atlas/``) holds ``tasks/<key>.json``, one strict-JSON file per finished task,
+written by the client (one writer) to a temporary name and linked into place only if absent (``os.link``
+fails on an existing name), so a killed atlas resumes where it stopped (finished tasks are skipped) and two
+runs never write the same task twice; JSON because a task is a small record a person can read and the
+directory listing is the index (no database to lock or repair).  ``atlas.json`` (fixed: claims -> axes ->
+{"grid", "cells", "fit"}) and the plots are written at the end.
+
+Dask: tasks go to a ``dask.distributed`` cluster: a ``LocalCluster`` sized to the machine by default
+(processes, one thread each), or the scheduler at ``--scheduler ADDRESS`` (SLURM: start one with
+dask-jobqueue, README).  ``--workers 0`` runs the tasks in this process (no Dask).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._internal.errors import UsageError
+from .._internal.jsonout import dumps
+
+QUICK = {"n": (4, 6, 8), "gamma": (0.3, 0.5, 0.7), "seeds": 2, "steps": 5_000, "iters": 4}
+FULL = {"n": (4, 8, 16), "gamma": (0.2, 0.4, 0.8), "seeds": 5, "steps": 20_000, "iters": 6}
+QUICK_PAIRS = (("KCG-5.6", "init scale"), ("KCG-5.8", "near-orthogonality"), ("KCG-B1", "step size"))
+
+
+@dataclass(frozen=True)
+class Task:
+    claim: str
+    axis: str
+    n: int
+    gamma: float | None  # None for ReLU claims (gamma does not apply)
+    seed: int
+    steps: int
+    iters: int
+    max_factor: float
+    gram: str
+
+    @property
+    def key(self) -> str:
+        raw = json.dumps(asdict(self), sort_keys=True)
+        return f"{self.claim}-{self.axis.replace(' ', '_')}-n{self.n}-g{self.gamma}-s{self.seed}-" \
+               + hashlib.sha256(raw.encode()).hexdigest()[:12]
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """One boundary walk (runs on a Dask worker): the task, its critical factor or cap, and its time."""
+    from .hunt import boundary
+
+    t0 = time.perf_counter()
+    row = boundary(task.claim, task.axis, seeds=1, first_seed=task.seed, steps=task.steps, hi=task.max_factor,
+                   iters=task.iters, n=task.n, gamma=task.gamma if task.gamma is not None else 0.5,
+                   gram=task.gram)
+    capped_pd = bool(row.tried) and any(eff < req * (1 - 1e-9) for req, eff, _ in row.tried)
+    out: dict[str, Any] = {"task": asdict(task), "critical": row.threshold,
+                           "last_held": row.last_held, "outcome_at_critical": row.outcome_at_threshold,
+                           "cap": None if row.threshold is not None else ("pd" if capped_pd else "max"),
+                           "tried": [list(t) for t in row.tried], "seconds": time.perf_counter() - t0}
+    return out
+
+
+def gram_for(axis: str, gram: str | None) -> str:
+    """The data a walk uses: near-orthogonality walks on all-positive correlations ("ones": positive definite
+    up to p / R_min^2 < 1), which go past the cap random signs hit at p / R_min^2 = 0.9 / (n - 1)."""
+    if gram is not None:
+        return gram
+    return "ones" if axis == "near-orthogonality" else "random"
+
+
+def _warm() -> None:
+    """Import the engines and run one tiny walk step on a worker (numba loads its cached kernels once)."""
+    run_task(Task("KCG-B1", "step size", 3, 0.5, 0, 10, 1, 2.0, "random"))
+
+
+def tasks_for(claims: Iterable[tuple[str, str]], grid: dict[str, Any], max_factor: float,
+              gram: str | None = None) -> list[Task]:
+    from .._internal.claim import get
+
+    out = []
+    for claim, axis in claims:
+        relu = get(claim).activation == "relu"
+        for n in grid["n"]:
+            for g in ((None,) if relu else grid["gamma"]):
+                for s in range(grid["seeds"]):
+                    out.append(Task(claim, axis, int(n), g, s, grid["steps"], grid["iters"], max_factor,
+                                    gram_for(axis, gram)))
+    return out
+
+
+def pairs(claims: list[str] | None, axes: list[str] | None, quick: bool) -> list[tuple[str, str]]:
+    """(claim, axis) pairs: every asserted walkable claim along every axis a walk can take, or the quick set."""
+    from .._internal.claim import get, verdict_kind
+    from .hunt import walkable
+
+    if quick and not claims and not axes:
+        return list(QUICK_PAIRS)
+    known = [c for c in walkable() if verdict_kind(c) == "asserted"]
+    chosen = known if not claims else [c for c in known if any(c == x or c.startswith(x) for x in claims)]
+    if claims and not chosen:
+        raise UsageError(f"--claim {', '.join(claims)}: no asserted claim a boundary walk can decide; atlas runs "
+                         f"on: {', '.join(known)}")
+    out = [(c, a) for c in chosen for a in get(c).axes if a != "label balance" and (not axes or a in axes)]
+    if not out:
+        have = sorted({a for c in chosen for a in get(c).axes if a != "label balance"})
+        raise UsageError(f"--axis {axes}: none of the chosen claims' axes ({', '.join(have)})")
+    return out
+
+
+# ---- the store ------------------------------------------------------------------------------------
+
+def _store_put(out: Path, key: str, record: dict[str, Any]) -> bool:
+    """Write one finished task; False (and nothing written) when another run already wrote it."""
+    final = out / "tasks" / f"{key}.json"
+    tmp = out / "tasks" / f".{key}.{os.getpid()}.partial"
+    tmp.write_text(dumps(record))
+    try:
+        os.link(tmp, final)  # atomic, and refuses an existing name: a task is never written twice
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _store_done(out: Path) -> dict[str, dict[str, Any]]:
+    done = {}
+    for p in (out / "tasks").glob("*.json"):
+        try:
+            done[p.stem] = json.loads(p.read_text())
+        except (OSError, ValueError) as e:
+            raise UsageError(f"{p}: an unreadable task record in the atlas store ({e}); remove it to recompute "
+                             "that task") from None
+    return done
+
+
+# ---- running --------------------------------------------------------------------------------------
+
+def execute(tasks: list[Task], out: Path, workers: int | None, scheduler: str | None,
+            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
+    """Run the tasks not yet in the store; returns timing facts (tasks run, skipped, seconds, workers)."""
+    (out / "tasks").mkdir(parents=True, exist_ok=True)
+    done = _store_done(out)
+    todo = [t for t in tasks if t.key not in done]
+    total, k = len(tasks), len(tasks) - len(todo)
+    t0 = time.perf_counter()
+    n_workers = 0
+    startup = 0.0  # starting the cluster and connecting (not part of the tasks' throughput)
+    if progress:
+        progress(k, total)
+    if todo and (workers == 0 and scheduler is None):
+        for t in todo:
+            _store_put(out, t.key, run_task(t))
+            k += 1
+            if progress:
+                progress(k, total)
+    elif todo:
+        from dask.distributed import Client, LocalCluster, as_completed
+
+        cluster = None
+        if scheduler is None:
+            w = workers or os.cpu_count() or 1
+            cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+        try:
+            n_workers = len(client.scheduler_info()["workers"])
+            client.run(_warm)  # load the compiled kernels in every worker before the clock starts
+            startup = time.perf_counter() - t0
+            futures = {client.submit(run_task, t, key=f"atlas-{t.key}", pure=False): t for t in todo}
+            for fut in as_completed(futures):
+                t = futures[fut]
+                _store_put(out, t.key, fut.result())
+                k += 1
+                if progress:
+                    progress(k, total)
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    seconds = time.perf_counter() - t0
+    return {"tasks": total, "run": len(todo), "skipped": total - len(todo), "seconds": seconds,
+            "startup_seconds": startup, "compute_seconds": seconds - startup, "workers": n_workers}
+
+
+# ---- aggregation and fits -------------------------------------------------------------------------
+
+def _fit(cells: list[dict[str, Any]]) -> dict[str, Any]:
+    """log critical = a + b log n (+ c log gamma): least squares over the cells with a boundary, 95% t intervals."""
+    from scipy.stats import t as student_t
+
+    pts = [c for c in cells if c["critical"] is not None]
+    with_gamma = len({c["gamma"] for c in pts if c["gamma"] is not None}) >= 2
+    cols = ["log n"] + (["log gamma"] if with_gamma else [])
+    k = 1 + len(cols)
+    if len(pts) <= k or len({c["n"] for c in pts}) < 2:
+        return {"fitted": False, "why": f"{len(pts)} cells with a boundary (caps are not boundaries); need > {k} "
+                                        "over at least 2 values of n", "cells_used": len(pts)}
+    A = np.array([[1.0, math.log(c["n"])] + ([math.log(c["gamma"])] if with_gamma else []) for c in pts])
+    v = np.log(np.array([c["critical"] for c in pts]))
+    coef, *_ = np.linalg.lstsq(A, v, rcond=None)
+    resid = v - A @ coef
+    dof = len(pts) - k
+    s2 = float(resid @ resid) / dof if dof > 0 else math.inf
+    cov = s2 * np.linalg.pinv(A.T @ A)
+    half = float(student_t.ppf(0.975, dof)) * np.sqrt(np.maximum(np.diag(cov), 0.0))
+    out: dict[str, Any] = {"fitted": True, "cells_used": len(pts), "dof": dof}
+    for name, b, h in zip(["intercept", *cols], coef, half, strict=True):
+        out[name] = {"slope": float(b), "ci95": [float(b - h), float(b + h)]}
+    return out
+
+
+THEOREM_SLOPES = {  # the declared bound's own dependence, for the plots' reference lines (factor slopes 0)
+    "near-orthogonality": "p / R_min^2 <= gamma^4 / (C R^2 n) (Thm 4.1; Thm 4.3 without gamma^4)",
+    "step size": "eta <= n m / (C R_max^2)",
+    "init scale": "sigma0 <= 1 / (C R_max sqrt(log(m n / delta)))",
+    "width": "m >= C log(n / delta) (ReLU)",
+}
+
+
+def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """atlas.json's body: claims -> axes -> {grid, cells (critical or cap, per seed), fit}."""
+    by: dict[tuple[str, str], dict[tuple[int, Any], list[dict[str, Any]]]] = {}
+    for r in records:
+        t = r["task"]
+        by.setdefault((t["claim"], t["axis"]), {}).setdefault((t["n"], t["gamma"]), []).append(r)
+    out: dict[str, Any] = {}
+    for (claim, axis), cells in sorted(by.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        rows = []
+        for (n, g), rs in sorted(cells.items(), key=lambda kv: (kv[0][0], -1 if kv[0][1] is None else kv[0][1])):
+            crit = [r["critical"] for r in rs if r["critical"] is not None]
+            seeds = {str(r["task"]["seed"]): (r["critical"] if r["critical"] is not None
+                                              else {"cap": r["cap"], "held_up_to": r["last_held"]}) for r in rs}
+            rows.append({"n": n, "gamma": g, "critical": min(crit) if crit else None,
+                         "cap": None if crit else max(r["last_held"] for r in rs),
+                         "cap_kind": None if crit else sorted({r["cap"] for r in rs}), "seeds": seeds})
+        out.setdefault(claim, {})[axis] = {
+            "grid": {"n": sorted({c["n"] for c in rows}), "gamma": sorted({c["gamma"] for c in rows if c["gamma"]})},
+            "theorem": THEOREM_SLOPES.get(axis, ""), "cells": rows, "fit": _fit(rows)}
+    return out
+
+
+def plot(atlas: dict[str, Any], out: Path) -> list[Path]:
+    """One PNG per claim x axis: critical factor against n on log-log axes, one series per gamma; caps as
+    open triangles at their cap (never joined to the boundaries); the theorem's dependence (slope 0 in the
+    factor) as a dashed line at the fitted level."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for claim, axes in atlas.items():
+        for axis, body in axes.items():
+            fig, ax = plt.subplots(figsize=(5, 3.6))
+            gammas = sorted({c["gamma"] for c in body["cells"]}, key=lambda g: -1 if g is None else g)
+            for g in gammas:
+                cs = [c for c in body["cells"] if c["gamma"] == g]
+                lab = "ReLU" if g is None else f"gamma={g}"
+                b = [c for c in cs if c["critical"] is not None]
+                if b:
+                    ax.plot([c["n"] for c in b], [c["critical"] for c in b], "o-", label=lab)
+                caps = [c for c in cs if c["critical"] is None]
+                if caps:
+                    ax.plot([c["n"] for c in caps], [c["cap"] for c in caps], "^", fillstyle="none",
+                            color="gray", label=f"{lab}: held up to (cap)")
+            fit = body["fit"]
+            if fit.get("fitted"):
+                level = math.exp(fit["intercept"]["slope"] + fit["log n"]["slope"] * math.log(body["grid"]["n"][0]))
+                ax.axhline(level, ls="--", color="k", lw=0.8, label="theorem's dependence (slope 0)")
+                ax.set_title(f"{claim} along {axis}\nslope in n {fit['log n']['slope']:+.2f} "
+                             f"[{fit['log n']['ci95'][0]:+.2f}, {fit['log n']['ci95'][1]:+.2f}]", fontsize=9)
+            else:
+                ax.set_title(f"{claim} along {axis}\n(no fit: {fit.get('why', '')[:60]})", fontsize=8)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("n")
+            ax.set_ylabel("critical factor past the declared bound")
+            ax.legend(fontsize=6)
+            fig.tight_layout()
+            p = out / f"atlas-{claim}-{axis.replace(' ', '_')}.png"
+            fig.savefig(p, dpi=110)
+            plt.close(fig)
+            paths.append(p)
+    return paths
+
+
+def main_atlas(claims: list[str] | None, axes: list[str] | None, quick: bool, scheduler: str | None,
+               out_dir: str, workers: int | None, max_factor: float) -> int:
+    from .._internal.claim import load_all
+
+    load_all()
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out}: exists and is not a directory")
+    if workers is not None and workers < 0:
+        raise UsageError(f"--workers must be >= 0 (0: no Dask, in this process); got {workers}")
+    grid = QUICK if quick else FULL
+    tasks = tasks_for(pairs(claims, axes, quick), grid, max_factor)
+
+    def progress(k: int, total: int) -> None:
+        sys.stderr.write(f"\ratlas: {k}/{total} tasks")
+        sys.stderr.flush()
+
+    facts = execute(tasks, out, workers, scheduler, progress)
+    sys.stderr.write("\n")
+    done = _store_done(out)
+    atlas = aggregate([done[t.key] for t in tasks])
+    body = {"grid": {k: list(v) if isinstance(v, tuple) else v for k, v in grid.items()},
+            "run": facts, "claims": atlas}
+    (out / "atlas.json").write_text(dumps(body))
+    pngs = plot(atlas, out)
+    for claim, axes_ in atlas.items():
+        for axis, b in axes_.items():
+            f = b["fit"]
+            bounds = sum(c["critical"] is not None for c in b["cells"])
+            slope = (f"slope in n {f['log n']['slope']:+.2f} [{f['log n']['ci95'][0]:+.2f}, "
+                     f"{f['log n']['ci95'][1]:+.2f}]" if f.get("fitted") else "no fit")
+            print(f"{claim:<10} {axis:<20} {bounds}/{len(b['cells'])} cells with a boundary; {slope}")
+    rate = facts["run"] / facts["compute_seconds"] * 3600 if facts["compute_seconds"] > 0 else math.nan
+    print(f"{facts['run']} tasks run ({facts['skipped']} already in the store) in {facts['seconds']:.1f} s "
+          f"({facts['startup_seconds']:.1f} s starting the cluster; {rate:,.0f} walks per hour) on "
+          f"{facts['workers'] or 'no'} Dask workers; wrote {out / 'atlas.json'} and {len(pngs)} plots")
+    return 0

@@ -1,0 +1,107 @@
+"""``python -m invariants atlas``: tasks, the resumable store, the aggregation, the fits, Dask.
+
+A tiny grid (one claim along one axis, n in {4, 8}, one gamma, one seed, short walks) keeps these fast;
+the full atlas is an opt-in command.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from invariants.workflows.atlas import (
+    Task,
+    _fit,
+    _store_done,
+    _store_put,
+    aggregate,
+    execute,
+    run_task,
+    tasks_for,
+)
+from invariants.workflows.cli import main
+
+TINY = {"n": (4, 8), "gamma": (0.5,), "seeds": 1, "steps": 2_000, "iters": 2}
+PAIR = [("KCG-5.6", "init scale")]
+
+
+def test_a_task_is_one_boundary_walk_with_its_seed() -> None:
+    from invariants.workflows.hunt import boundary
+
+    t = tasks_for(PAIR, TINY, 1e3)[0]
+    rec = run_task(t)
+    row = boundary("KCG-5.6", "init scale", seeds=1, first_seed=0, steps=2_000, hi=1e3, iters=2, n=4, gamma=0.5)
+    assert rec["critical"] == row.threshold and rec["task"]["n"] == 4
+    assert (rec["cap"] is None) == (rec["critical"] is not None)
+
+
+def test_the_store_resumes_and_never_writes_a_task_twice(tmp_path: Path) -> None:
+    tasks = tasks_for(PAIR, TINY, 1e3)
+    first = execute(tasks[:1], tmp_path, workers=0, scheduler=None)  # "killed" after one task
+    assert first["run"] == 1
+    again = execute(tasks, tmp_path, workers=0, scheduler=None)  # resumed: only the missing one runs
+    assert again["run"] == len(tasks) - 1 and again["skipped"] == 1
+    assert set(_store_done(tmp_path)) == {t.key for t in tasks}
+    assert not _store_put(tmp_path, tasks[0].key, {"other": 1})  # the name is taken: refused
+    assert "other" not in json.loads((tmp_path / "tasks" / f"{tasks[0].key}.json").read_text())
+
+
+def test_aggregate_reports_caps_as_caps() -> None:
+    def rec(n: int, seed: int, critical: float | None) -> dict:
+        t = Task("KCG-B1", "step size", n, 0.5, seed, 100, 2, 1e3, "random")
+        return {"task": t.__dict__ | {}, "critical": critical, "last_held": 1e3 if critical is None else 2.0,
+                "cap": None if critical is not None else "max", "tried": [], "outcome_at_critical": ""}
+
+    from dataclasses import asdict
+
+    recs = []
+    for r in (rec(4, 0, 5.0), rec(4, 1, 3.0), rec(8, 0, None), rec(8, 1, None)):
+        r["task"] = asdict(Task(**r["task"]))
+        recs.append(r)
+    cells = aggregate(recs)["KCG-B1"]["step size"]["cells"]
+    by_n = {c["n"]: c for c in cells}
+    assert by_n[4]["critical"] == 3.0 and by_n[4]["cap"] is None  # the smallest over the seeds
+    assert by_n[8]["critical"] is None and by_n[8]["cap"] == 1e3 and by_n[8]["cap_kind"] == ["max"]
+
+
+def test_the_fit_recovers_a_planted_scaling() -> None:
+    """critical = 3 n^-1 gamma^2 exactly on a 3 x 3 grid: slopes -1 and 2, intervals of zero width; a cap is
+    left out of the fit."""
+    cells = [{"n": n, "gamma": g, "critical": 3.0 * n**-1 * g**2} for n in (4, 8, 16) for g in (0.2, 0.4, 0.8)]
+    cells.append({"n": 32, "gamma": 0.2, "critical": None})
+    f = _fit(cells)
+    assert f["fitted"] and f["cells_used"] == 9
+    assert f["log n"]["slope"] == pytest.approx(-1.0) and f["log gamma"]["slope"] == pytest.approx(2.0)
+    assert math.exp(f["intercept"]["slope"]) == pytest.approx(3.0)
+    assert f["log n"]["ci95"][1] - f["log n"]["ci95"][0] < 1e-9
+    assert not _fit(cells[:2])["fitted"]
+
+
+def test_atlas_command_on_dask(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """The command end to end on a 1-worker LocalCluster: atlas.json (fixed layout) and one plot."""
+    pytest.importorskip("dask.distributed")
+    import invariants.workflows.atlas as atlas
+
+    old = atlas.QUICK
+    atlas.QUICK = TINY
+    try:
+        code = main(["atlas", "--quick", "--claim", "KCG-5.6", "--axis", "init scale", "--workers", "1",
+                     "--out", str(tmp_path)])
+    finally:
+        atlas.QUICK = old
+    assert code == 0
+    body = json.loads((tmp_path / "atlas.json").read_text())
+    assert set(body) == {"grid", "run", "claims"} and body["run"]["workers"] == 1
+    axis = body["claims"]["KCG-5.6"]["init scale"]
+    assert {"grid", "cells", "fit", "theorem"} <= set(axis) and len(axis["cells"]) == 2
+    assert (tmp_path / "atlas-KCG-5.6-init_scale.png").exists()
+    assert "tasks run" in capsys.readouterr().out
+
+
+def test_atlas_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["atlas", "--claim", "KCG-5.3", "--out", str(tmp_path)]) == 2
+    assert "boundary walk" in capsys.readouterr().err
+    assert main(["atlas", "--workers", "-1", "--out", str(tmp_path)]) == 2
