@@ -296,6 +296,13 @@ def plot(atlas: dict[str, Any], out: Path) -> list[Path]:
                 if crit:
                     ax.axhline(math.exp(float(np.mean(np.log(crit)))), ls="--", color="k", lw=0.8,
                                label="theorem's dependence (slope 0)")
+                ys = [c["critical"] if c["critical"] is not None else c["cap"] for c in cells]
+                ys = [v for v in ys if v is not None and v > 0]
+                if ys and min(ys) == max(ys):  # one level only: give the log axis some room
+                    ax.set_ylim(min(ys) / 2, max(ys) * 2)
+                xs = [c[x] for c in cells if c[x] is not None]
+                if xs and min(xs) == max(xs):
+                    ax.set_xlim(min(xs) / 2, max(xs) * 2)
                 ax.set_xscale("log")
                 ax.set_yscale("log")
                 ax.set_xlabel(x)
@@ -317,6 +324,36 @@ def plot(atlas: dict[str, Any], out: Path) -> list[Path]:
             plt.close(fig)
             paths.append(p)
     return paths
+
+
+def quick_section(out: Path) -> list[str]:
+    """The report's atlas: the ``--quick`` grid run in this process into ``out`` (atlas.json and plots), as
+    Markdown lines (one row per claim and axis)."""
+    tasks = tasks_for(pairs(None, None, True), QUICK, 1e3)
+    facts = execute(tasks, out, workers=0, scheduler=None)
+    done = _store_done(out)
+    atlas = aggregate([done[t.key] for t in tasks])
+    (out / "atlas.json").write_text(dumps({"grid": {k: list(v) if isinstance(v, tuple) else v
+                                                    for k, v in QUICK.items()}, "run": facts, "claims": atlas}))
+    pngs = plot(atlas, out)
+    lines = ["| claim | axis | cells with a boundary | slope in n (95%) | slope in gamma (95%) | caps |",
+             "|---|---|---|---|---|---|"]
+    for claim, axes in atlas.items():
+        for axis, b in axes.items():
+            f = b["fit"]
+
+            def sl(name: str, fit: dict[str, Any] = f) -> str:
+                if not fit.get("fitted") or name not in fit:
+                    return "-"
+                return f"{fit[name]['slope']:+.2f} [{fit[name]['ci95'][0]:+.2f}, {fit[name]['ci95'][1]:+.2f}]"
+
+            caps = [c for c in b["cells"] if c["critical"] is None]
+            cap_text = ", ".join(f"n={c['n']}, gamma={c['gamma']}: held up to {c['cap']:.3g} "
+                                 f"({'/'.join(c['cap_kind'])})" for c in caps) or "-"
+            lines.append(f"| {claim} | {axis} | {len(b['cells']) - len(caps)}/{len(b['cells'])} | {sl('log n')} | "
+                         f"{sl('log gamma')} | {cap_text} |")
+    lines += ["", f"{facts['run']} walks in {facts['seconds']:.1f} s; plots: " + ", ".join(p.name for p in pngs)]
+    return lines
 
 
 def main_atlas(claims: list[str] | None, axes: list[str] | None, quick: bool, scheduler: str | None,

@@ -533,6 +533,14 @@ def build_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: 
     power_rows = measure()
     report = write_report(out, margins, runs, freeze, bounds, plots, section_lines(done), results,
                           paper_runs=paper, power_rows=power_rows, limits=limits)
+    from .atlas import quick_section
+
+    atlas_lines = quick_section(out / "atlas")  # the --quick atlas, in this process
+    with (out / "report.md").open("a") as fh:
+        fh.write("\n## Atlas (`python -m invariants atlas --quick`)\n\nThe critical factor past the declared bound "
+                 "over n and gamma (2 seeds per cell; caps are caps, never fitted), its fitted slopes (0: the "
+                 "theorem's own dependence is the real one); atlas.json and the plots are in `atlas/`.\n\n"
+                 + "\n".join(atlas_lines) + "\n")
     lines = list(format_table(report["claims"], detects(power_rows))) if report["claims"] else []
     lines.append("")
     lines += [f"boundary {b.claim:<9} {b.axis:<20} {threshold_as_C(b)}" for b in bounds]
