@@ -91,6 +91,15 @@ def gram_for(axis: str, gram: str | None) -> str:
     return "ones" if axis == "near-orthogonality" else "random"
 
 
+def walk_axes(claim: str) -> list[str]:
+    """The axes a boundary walk can take for ``claim``: its axes but label balance (a count, not a factor) and,
+    for leaky ReLU claims, the width (Thm 4.3's condition)."""
+    from .._internal.claim import get
+
+    c = get(claim)
+    return [a for a in c.axes if a != "label balance" and (a != "width" or c.activation == "relu")]
+
+
 def _warm() -> None:
     """Import the engines and run one tiny walk step on a worker (numba loads its cached kernels once)."""
     run_task(Task("KCG-B1", "step size", 3, 0.5, 0, 10, 1, 2.0, "random"))
@@ -113,7 +122,7 @@ def tasks_for(claims: Iterable[tuple[str, str]], grid: dict[str, Any], max_facto
 
 def pairs(claims: list[str] | None, axes: list[str] | None, quick: bool) -> list[tuple[str, str]]:
     """(claim, axis) pairs: every asserted walkable claim along every axis a walk can take, or the quick set."""
-    from .._internal.claim import get, verdict_kind
+    from .._internal.claim import verdict_kind
     from .hunt import walkable
 
     if quick and not claims and not axes:
@@ -123,9 +132,9 @@ def pairs(claims: list[str] | None, axes: list[str] | None, quick: bool) -> list
     if claims and not chosen:
         raise UsageError(f"--claim {', '.join(claims)}: no asserted claim a boundary walk can decide; atlas runs "
                          f"on: {', '.join(known)}")
-    out = [(c, a) for c in chosen for a in get(c).axes if a != "label balance" and (not axes or a in axes)]
+    out = [(c, a) for c in chosen for a in walk_axes(c) if not axes or a in axes]
     if not out:
-        have = sorted({a for c in chosen for a in get(c).axes if a != "label balance"})
+        have = sorted({a for c in chosen for a in walk_axes(c)})
         raise UsageError(f"--axis {axes}: none of the chosen claims' axes ({', '.join(have)})")
     return out
 
@@ -354,6 +363,110 @@ def quick_section(out: Path) -> list[str]:
                          f"{sl('log gamma')} | {cap_text} |")
     lines += ["", f"{facts['run']} walks in {facts['seconds']:.1f} s; plots: " + ", ".join(p.name for p in pngs)]
     return lines
+
+
+THEOREMS = {  # the proof chains the atlas tables: a theorem's conclusions and the lemmas their proofs use
+    "KCG Thm 4.1": ("KCG-4.1a", "KCG-4.1b", "KCG-4.1c"),
+    "KCG Thm 4.3": ("KCG-4.3a", "KCG-4.3b"),
+    "FVB Thm 4.2": ("FVB-4.2a", "FVB-4.2b", "FVB-4.2c"),
+}
+CHAIN = {"n": (4,), "gamma": (0.5,), "seeds": 2, "steps": 5_000, "iters": 4}
+
+
+def chain_members(theorem: str) -> tuple[list[str], list[str]]:
+    """(conclusions, lemmas their proofs use: one level of ``Claim.uses``)."""
+    from .._internal.claim import get
+
+    concl = list(THEOREMS[theorem])
+    lemmas = sorted({u for c in concl for u in get(c).uses if u not in concl})
+    return concl, lemmas
+
+
+def chain_pairs(theorem: str) -> list[tuple[str, str]]:
+    """Every (claim, axis) of the chain a boundary walk can decide."""
+    from .hunt import walkable
+
+    concl, lemmas = chain_members(theorem)
+    walk = set(walkable())
+    return [(c, a) for c in concl + lemmas if c in walk for a in walk_axes(c)]
+
+
+def proof_chain(theorem: str, atlas: dict[str, Any]) -> dict[str, Any]:
+    """Along every axis: each link's critical factor (smallest over the cells) or cap, the first link to fail,
+    and whether the theorem's conclusions still hold there ("the proof is loose here")."""
+
+    concl, lemmas = chain_members(theorem)
+    axes = sorted({a for c in concl + lemmas for a in walk_axes(c)})
+    out: dict[str, Any] = {"conclusions": concl, "lemmas": lemmas, "axes": {}}
+    for axis in axes:
+        rows: dict[str, Any] = {}
+        for c in concl + lemmas:
+            body = atlas.get(c, {}).get(axis)
+            if body is None:
+                rows[c] = {"status": "no walk" if axis in walk_axes(c) else "not along this axis"}
+                continue
+            crit = [x["critical"] for x in body["cells"] if x["critical"] is not None]
+            rows[c] = ({"status": "fails", "critical": min(crit)} if crit else
+                       {"status": "cap", "held_up_to": max(x["cap"] for x in body["cells"])})
+        failing = {c: r["critical"] for c, r in rows.items() if r["status"] == "fails"}
+        first_lemma = min((c for c in failing if c in lemmas), key=lambda c: failing[c], default=None)
+        first_concl = min((failing[c] for c in failing if c in concl), default=None)
+        entry: dict[str, Any] = {"links": rows, "first_link": first_lemma,
+                                 "first_link_at": failing.get(first_lemma) if first_lemma else None,
+                                 "first_conclusion_at": first_concl}
+        if first_lemma is not None:
+            at = failing[first_lemma]
+            held = first_concl is None or first_concl > at
+            entry["conclusions_at_first_link"] = "hold" if held else "fail"
+            entry["reading"] = ("the proof is loose here: its first link gives way before any conclusion does"
+                                if held else "a conclusion fails no later than the first link")
+        out["axes"][axis] = entry
+    return out
+
+
+def chain_lines(theorem: str, chain: dict[str, Any]) -> list[str]:
+    lines = [f"{theorem}: conclusions {', '.join(chain['conclusions'])}; lemmas used {', '.join(chain['lemmas'])}",
+             "| axis | first link to fail (factor) | first conclusion to fail (factor) | conclusions there | links |",
+             "|---|---|---|---|---|"]
+    for axis, e in chain["axes"].items():
+        def fmt(c: str, r: dict[str, Any]) -> str:
+            if r["status"] == "fails":
+                return f"{c} {r['critical']:.3g}"
+            if r["status"] == "cap":
+                return f"{c} >{r['held_up_to']:.3g}"
+            return f"{c} ({r['status']})"
+
+        if all(r["status"] in ("no walk", "not along this axis") for r in e["links"].values()):
+            lines.append(f"| {axis} | - | - | - | no boundary walk in this regime yet |")
+            continue
+        links = "; ".join(fmt(c, r) for c, r in e["links"].items())
+        fl = f"{e['first_link']} ({e['first_link_at']:.3g})" if e["first_link"] else "none failed"
+        fc = f"{e['first_conclusion_at']:.3g}" if e["first_conclusion_at"] is not None else "none failed"
+        lines.append(f"| {axis} | {fl} | {fc} | {e.get('conclusions_at_first_link', '-')} | {links} |")
+    return lines
+
+
+def main_chain(out_dir: str, workers: int | None, scheduler: str | None, max_factor: float) -> int:
+    """``atlas --chain``: the proof-chain tables of KCG Thm 4.1, Thm 4.3 and FVB Thm 4.2 (CHAIN grid)."""
+    out = Path(out_dir)
+    pairs_all = sorted({p for th in THEOREMS for p in chain_pairs(th)})
+    tasks = tasks_for(pairs_all, CHAIN, max_factor)
+
+    def progress(k: int, total: int) -> None:
+        sys.stderr.write(f"\rproof chains: {k}/{total} walks")
+        sys.stderr.flush()
+
+    facts = execute(tasks, out, workers, scheduler, progress)
+    sys.stderr.write("\n")
+    done = _store_done(out)
+    atlas = aggregate([done[t.key] for t in tasks])
+    chains = {th: proof_chain(th, atlas) for th in THEOREMS}
+    (out / "proof_chain.json").write_text(dumps({"grid": {k: list(v) if isinstance(v, tuple) else v
+                                                          for k, v in CHAIN.items()}, "chains": chains}))
+    for th, ch in chains.items():
+        print("\n".join(chain_lines(th, ch)) + "\n")
+    print(f"{facts['run']} walks run ({facts['skipped']} already in the store); wrote {out / 'proof_chain.json'}")
+    return 0
 
 
 def main_atlas(claims: list[str] | None, axes: list[str] | None, quick: bool, scheduler: str | None,

@@ -212,8 +212,14 @@ def cmd_check(a: argparse.Namespace) -> int:
 
 
 def cmd_atlas(a: argparse.Namespace) -> int:
-    from .atlas import main_atlas
+    from .._internal.errors import UsageError
+    from .atlas import main_atlas, main_chain
 
+    if a.chain:
+        if a.claim or a.axis or a.quick:
+            raise UsageError("--chain tables fixed theorems (KCG Thm 4.1, 4.3, FVB Thm 4.2): no --claim, --axis, "
+                             "--quick")
+        return main_chain(a.out, a.workers, a.scheduler, a.max_factor)
     return main_atlas(a.claim, a.axis, a.quick, a.scheduler, a.out, a.workers, a.max_factor)
 
 
@@ -337,6 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: the CPU count; 0: "
                    "no Dask, run in this process)")
     t.add_argument("--max-factor", type=float, default=1e3, help="the largest factor past the bound a walk tries")
+    t.add_argument("--chain", action="store_true", help="the proof-chain tables instead: along every axis, which "
+                   "lemma of KCG Thm 4.1 / 4.3 (and FVB Thm 4.2) gives way first, and whether the conclusions "
+                   "hold there")
     t.add_argument("--out", default="atlas", metavar="DIR", help="the store and outputs (resumed if it exists)")
     t.set_defaults(fn=cmd_atlas)
     c = sub.add_parser("claims", help="list the claim registry, or print one claim in full",

@@ -250,6 +250,9 @@ def boundary(claim: str, axis: str, seeds: int = 3, steps: int = 20_000, hi: flo
     if regime is None or regime.baseline is None or regime.with_factor is None:
         raise UsageError(f"{claim}: its regime family has no boundary walk (walks run on: "
                          f"{', '.join(walkable())})")
+    if axis == "width" and c.activation != "relu":
+        raise UsageError(f"{claim}: the width assumption (m >= C log(n/delta)) is Thm 4.3's (ReLU); {claim} is "
+                         f"about {c.activation}, whose theorem has no width condition to walk past")
     if axis not in c.axes or axis == "label balance":
         raise UsageError(f"axis must be one of {[a for a in c.axes if a != 'label balance']} for {claim}; "
                          f"got {axis!r}")

@@ -105,3 +105,22 @@ def test_atlas_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert main(["atlas", "--claim", "KCG-5.3", "--out", str(tmp_path)]) == 2
     assert "boundary walk" in capsys.readouterr().err
     assert main(["atlas", "--workers", "-1", "--out", str(tmp_path)]) == 2
+
+
+def test_the_proof_chain_names_the_first_link_and_whether_the_conclusions_survive() -> None:
+    """A synthetic atlas for Thm 4.1 along the step size: B1 (a lemma) fails at 3, conclusion 4.1c at 10:
+    the first link is B1 and the conclusions still hold there (the proof is loose); with 4.1c failing at 2
+    the conclusions fail no later than the first link."""
+    from invariants.workflows.atlas import proof_chain
+
+    def body(critical: float | None) -> dict:
+        return {"cells": [{"n": 4, "gamma": 0.5, "critical": critical, "cap": None if critical else 1e3}]}
+
+    atlas = {"KCG-B1": {"step size": body(3.0)}, "KCG-4.1c": {"step size": body(10.0)},
+             "KCG-4.1a": {"step size": body(None)}}
+    e = proof_chain("KCG Thm 4.1", atlas)["axes"]["step size"]
+    assert e["first_link"] == "KCG-B1" and e["first_link_at"] == 3.0 and e["conclusions_at_first_link"] == "hold"
+    assert e["links"]["KCG-4.1a"] == {"status": "cap", "held_up_to": 1e3}
+    atlas["KCG-4.1c"] = {"step size": body(2.0)}
+    e = proof_chain("KCG Thm 4.1", atlas)["axes"]["step size"]
+    assert e["conclusions_at_first_link"] == "fail" and e["first_conclusion_at"] == 2.0
