@@ -3,7 +3,7 @@
 #   ./run.sh report [args]   the main job: the theory report (python -m invariants report)
 #   ./run.sh test [args]     the test suite: pytest -n auto (extra args go to pytest)
 #   ./run.sh sim [args]      one default simulation with a readable summary (python -m sim)
-#   ./run.sh hunt|boundary|replay|check|power|atlas|claims [args]   the other python -m invariants commands
+#   ./run.sh hunt|boundary|replay|check|power|atlas|implied|claims [args]   the other python -m invariants commands
 #   ./run.sh bench [args]    the benchmarks (steps per second, then exact GD to t = 10^8)
 #   ./run.sh --help | --version   this text (and each command's own help once set up: ./run.sh hunt --help)
 # Set-up (idempotent): a virtual environment in .venv, torch==2.13.0 first (the CPU build), then the
@@ -37,10 +37,10 @@ cmd=${1:-test}
 shift || true
 case "$cmd" in
   --version) exec .venv/bin/python -m invariants --version ;;
-  report|hunt|boundary|replay|check|power|atlas|claims) exec .venv/bin/python -m invariants "$cmd" "$@" ;;
+  report|hunt|boundary|replay|check|power|atlas|implied|claims) exec .venv/bin/python -m invariants "$cmd" "$@" ;;
   test)   exec .venv/bin/python -m pytest -n auto "$@" ;;
   sim)    exec .venv/bin/python -m sim "$@" ;;
   bench)  .venv/bin/python benchmarks/steps_per_second.py "$@" && exec .venv/bin/python benchmarks/long_horizon.py ;;
   *) echo "./run.sh: unknown command '$cmd'" >&2
-     echo "usage: ./run.sh {report|test|sim|hunt|boundary|replay|check|power|atlas|claims|bench|--help|--version} [args]" >&2; exit 2 ;;
+     echo "usage: ./run.sh {report|test|sim|hunt|boundary|replay|check|power|atlas|implied|claims|bench|--help|--version} [args]" >&2; exit 2 ;;
 esac

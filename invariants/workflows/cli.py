@@ -8,6 +8,7 @@
     python -m invariants power [--claim ID] [--json PATH]   the smallest planted deviation each check detects
     python -m invariants atlas [--claim ID] [--axis AXIS] [--quick] [--scheduler ADDRESS] [--out DIR]
                                                           where each claim stops holding, over n and gamma
+    python -m invariants implied --margins JSON           is each implied constant absolute across the regime?
     python -m invariants claims [ID]                    the registry; one claim in full with path:line
 
 Exit codes: 0 success (report: every asserted claim held as declared; hunt: no counterexample;
@@ -223,6 +224,12 @@ def cmd_atlas(a: argparse.Namespace) -> int:
     return main_atlas(a.claim, a.axis, a.quick, a.scheduler, a.out, a.workers, a.max_factor)
 
 
+def cmd_implied(a: argparse.Namespace) -> int:
+    from .constants import main_constants
+
+    return main_constants(a.margins, a.json)
+
+
 def cmd_power(a: argparse.Namespace) -> int:
     from .power import main_power
 
@@ -252,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog=prog, description=__doc__, formatter_class=HelpFormatter)
     ap.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = ap.add_subparsers(dest="cmd", required=True,
-                            metavar="{report,hunt,boundary,replay,check,power,atlas,claims}")
+                            metavar="{report,hunt,boundary,replay,check,power,atlas,implied,claims}")
     r = sub.add_parser("report", help="the theory report (main job)", formatter_class=HelpFormatter,
                        description="Run the property tests, the long default sweep, the boundary walks and the "
                        "papers' figure reruns; write report.md, report.json, margins.json and the plots into "
@@ -348,6 +355,15 @@ def build_parser() -> argparse.ArgumentParser:
                    "hold there")
     t.add_argument("--out", default="atlas", metavar="DIR", help="the store and outputs (resumed if it exists)")
     t.set_defaults(fn=cmd_atlas)
+    i = sub.add_parser("implied", help="regress each implied constant on log n, m, gamma, d, eta, sigma0, R",
+                       formatter_class=HelpFormatter,
+                       description="For every 'there is a constant' claim, regress the implied constant of each run "
+                       "in a margins JSON on log n, log m, log gamma, log d, log(eta/eta_max), log(sigma0/sigma0_max) "
+                       "and log R; a slope whose 95%% interval excludes 0 means the constant is not absolute there.")
+    i.add_argument("--margins", required=True, metavar="JSON", help="a margins JSON (./run.sh test --margins-json "
+                   "PATH, or a report's margins.json)")
+    i.add_argument("--json", default=None, metavar="PATH", help="also write the regressions to PATH")
+    i.set_defaults(fn=cmd_implied)
     c = sub.add_parser("claims", help="list the claim registry, or print one claim in full",
                        formatter_class=HelpFormatter,
                        description="Without an ID: one row per claim, what the registry declares beside what "

@@ -534,8 +534,16 @@ def build_report(out: Path, steps: int, boundary_steps: int, seeds: int, tests: 
     report = write_report(out, margins, runs, freeze, bounds, plots, section_lines(done), results,
                           paper_runs=paper, power_rows=power_rows, limits=limits)
     from .atlas import quick_section
+    from .constants import table as implied_table
 
     atlas_lines = quick_section(out / "atlas")  # the --quick atlas, in this process
+    if margins is not None:
+        _, implied_lines = implied_table(margins)
+        with (out / "report.md").open("a") as fh:
+            fh.write("\n## Constants across the regime (`python -m invariants implied`)\n\nEach implied constant "
+                     "regressed on log n, log m, log gamma, log d, log(eta/eta_max), log(sigma0/sigma0_max) and log R "
+                     "over the property tests' in-regime runs; a slope whose 95% interval excludes 0 means the "
+                     "constant is not absolute there.\n\n" + "\n".join(implied_lines) + "\n")
     with (out / "report.md").open("a") as fh:
         fh.write("\n## Atlas (`python -m invariants atlas --quick`)\n\nThe critical factor past the declared bound "
                  "over n and gamma (2 seeds per cell; caps are caps, never fitted), its fitted slopes (0: the "
