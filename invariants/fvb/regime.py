@@ -219,10 +219,46 @@ def _gd_slack(cfg: SimConfig, data: Dataset) -> dict[str, float]:
     return {a.name.split(" (")[0]: round(a.slack, 4) for a in fvb_gd_assumptions(cfg, data)}
 
 
+def _gd_case(n: int, gamma: float, d: int, seed: int, steps: int, gram: str, p_frac: float, eta_frac: float,
+             sigma_frac: float, m: int = 8, R: float = 1.0) -> Case:
+    """A Thm 4.2 configuration with each assumption at the given fraction of its bound (walks)."""
+    rng = np.random.default_rng(seed)
+    y = labels(n, rng)
+    p_ratio = p_frac * gamma**3 / (3 * R**2 * n)
+    if gram == "ones":
+        G = equicorrelated_gram(np.ones(n), math.sqrt(d), min(p_ratio, 0.95), pattern="ones")
+    else:
+        G = nearly_orthogonal_gram(n, rng, min(p_ratio, 0.9 / max(n - 1, 1)), R, math.sqrt(d))
+    data = Dataset.virtual(G, y, d)
+    cfg = SimConfig(network="fvb", activation="smoothed_leaky", gamma=gamma, loss="logistic", n=n, d=d, m=m,
+                    m1=m // 2, eta=1.0, sigma0=1.0, steps=steps, seed=seed, num_checkpoints=60)
+    cfg = cfg.with_(eta=eta_frac * step_size_bound(cfg, data))
+    cfg = cfg.with_(sigma0=sigma_frac * init_scale_bound(cfg, data))
+    return Case(cfg, data, {"near-orthogonality": p_frac, "step size": eta_frac, "init scale": sigma_frac}, gram)
+
+
+def gd_baseline(activation: str, *, n: int, gamma: float, d: int, seed: int, steps: int, gram: str = "random",
+                orthogonal: bool = False) -> Case:
+    """A boundary walk's starting case for Thm 4.2: every fraction 1/2, R = 1, m = 8 (m1 = m2 = 4)."""
+    return _gd_case(n, gamma, d, seed, steps, gram, 0.0 if orthogonal else 0.5, 0.5, 0.5)
+
+
+def gd_with_factor(case: Case, axis: str, factor: float) -> Case:
+    """The same Thm 4.2 case rebuilt with one assumption's fraction set to ``factor`` (boundary walks)."""
+    if axis not in FVB_GD_AXES:
+        raise ValueError(f"an FVB walk goes along one of {FVB_GD_AXES}; got {axis!r}")
+    frac = dict(case.placement)
+    frac[axis] = factor
+    c = case.cfg
+    return _gd_case(c.n, float(c.gamma), c.d, c.seed, c.steps, case.gram, frac["near-orthogonality"],
+                    frac["step size"], frac["init scale"], m=c.m)
+
+
 register_regime(Regime(
     name="fvb-gd", paper="FVB", axes=FVB_GD_AXES, grams=GRAMS,
     applies=lambda cfg: cfg.network == "fvb" and cfg.activation == "smoothed_leaky", slack=_gd_slack,
-    cases=lambda activation="smoothed_leaky", orthogonal=False, **kw: fvb_gd_cases(**kw)))
+    cases=lambda activation="smoothed_leaky", orthogonal=False, **kw: fvb_gd_cases(**kw),
+    baseline=gd_baseline, with_factor=gd_with_factor))
 
 
 # ---- Thm 3.2 (gradient flow, approximated by GD): data meeting (7) and its cases ------------------
