@@ -192,7 +192,8 @@ def execute(tasks: list[Task], out: Path, workers: int | None, scheduler: str | 
         cluster = None
         if scheduler is None:
             w = workers or os.cpu_count() or 1
-            cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True, dashboard_address=None)
+            cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")  # any free port: never collides with a running cluster
             client = Client(cluster)
         else:
             client = Client(scheduler)
