@@ -339,12 +339,8 @@ def plot(atlas: dict[str, Any], out: Path) -> list[Path]:
 def quick_section(out: Path) -> list[str]:
     """The report's atlas: the ``--quick`` grid run in this process into ``out`` (atlas.json and plots), as
     Markdown lines (one row per claim and axis)."""
-    tasks = tasks_for(pairs(None, None, True), QUICK, 1e3)
-    facts = execute(tasks, out, workers=0, scheduler=None)
-    done = _store_done(out)
-    atlas = aggregate([done[t.key] for t in tasks])
-    (out / "atlas.json").write_text(dumps({"grid": {k: list(v) if isinstance(v, tuple) else v
-                                                    for k, v in QUICK.items()}, "run": facts, "claims": atlas}))
+    facts, atlas = _run_grid(tasks_for(pairs(None, None, True), QUICK, 1e3), out, 0, None, None)
+    (out / "atlas.json").write_text(dumps({"grid": _grid_json(QUICK), "run": facts, "claims": atlas}))
     pngs = plot(atlas, out)
     lines = ["| claim | axis | cells with a boundary | slope in n (95%) | slope in gamma (95%) | caps |",
              "|---|---|---|---|---|---|"]
@@ -447,23 +443,32 @@ def chain_lines(theorem: str, chain: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _grid_json(grid: dict[str, Any]) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in grid.items()}
+
+
+def _run_grid(tasks: list[Task], out: Path, workers: int | None, scheduler: str | None,
+              label: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run (or resume) the tasks into the store at ``out``, a progress line on stderr when ``label`` is given;
+    returns (timing facts, the aggregated atlas of these tasks)."""
+    def progress(k: int, total: int) -> None:
+        sys.stderr.write(f"\r{label}: {k}/{total} walks")
+        sys.stderr.flush()
+
+    facts = execute(tasks, out, workers, scheduler, progress if label else None)
+    if label:
+        sys.stderr.write("\n")
+    done = _store_done(out)
+    return facts, aggregate([done[t.key] for t in tasks])
+
+
 def main_chain(out_dir: str, workers: int | None, scheduler: str | None, max_factor: float) -> int:
     """``atlas --chain``: the proof-chain tables of KCG Thm 4.1, Thm 4.3 and FVB Thm 4.2 (CHAIN grid)."""
     out = Path(out_dir)
     pairs_all = sorted({p for th in THEOREMS for p in chain_pairs(th)})
-    tasks = tasks_for(pairs_all, CHAIN, max_factor)
-
-    def progress(k: int, total: int) -> None:
-        sys.stderr.write(f"\rproof chains: {k}/{total} walks")
-        sys.stderr.flush()
-
-    facts = execute(tasks, out, workers, scheduler, progress)
-    sys.stderr.write("\n")
-    done = _store_done(out)
-    atlas = aggregate([done[t.key] for t in tasks])
+    facts, atlas = _run_grid(tasks_for(pairs_all, CHAIN, max_factor), out, workers, scheduler, "proof chains")
     chains = {th: proof_chain(th, atlas) for th in THEOREMS}
-    (out / "proof_chain.json").write_text(dumps({"grid": {k: list(v) if isinstance(v, tuple) else v
-                                                          for k, v in CHAIN.items()}, "chains": chains}))
+    (out / "proof_chain.json").write_text(dumps({"grid": _grid_json(CHAIN), "chains": chains}))
     for th, ch in chains.items():
         print("\n".join(chain_lines(th, ch)) + "\n")
     print(f"{facts['run']} walks run ({facts['skipped']} already in the store); wrote {out / 'proof_chain.json'}")
@@ -481,18 +486,9 @@ def main_atlas(claims: list[str] | None, axes: list[str] | None, quick: bool, sc
     if workers is not None and workers < 0:
         raise UsageError(f"--workers must be >= 0 (0: no Dask, in this process); got {workers}")
     grid = QUICK if quick else FULL
-    tasks = tasks_for(pairs(claims, axes, quick), grid, max_factor)
-
-    def progress(k: int, total: int) -> None:
-        sys.stderr.write(f"\ratlas: {k}/{total} tasks")
-        sys.stderr.flush()
-
-    facts = execute(tasks, out, workers, scheduler, progress)
-    sys.stderr.write("\n")
-    done = _store_done(out)
-    atlas = aggregate([done[t.key] for t in tasks])
-    body = {"grid": {k: list(v) if isinstance(v, tuple) else v for k, v in grid.items()},
-            "run": facts, "claims": atlas}
+    facts, atlas = _run_grid(tasks_for(pairs(claims, axes, quick), grid, max_factor), out, workers, scheduler,
+                             "atlas")
+    body = {"grid": _grid_json(grid), "run": facts, "claims": atlas}
     (out / "atlas.json").write_text(dumps(body))
     pngs = plot(atlas, out)
     for claim, axes_ in atlas.items():
