@@ -92,12 +92,14 @@ def gram_for(axis: str, gram: str | None) -> str:
 
 
 def walk_axes(claim: str) -> list[str]:
-    """The axes a boundary walk can take for ``claim``: its axes but label balance (a count, not a factor) and,
-    for leaky ReLU claims, the width (Thm 4.3's condition)."""
+    """The axes a boundary walk can take for ``claim``: its axes but label balance (a count, not a factor),
+    for leaky ReLU claims the width (Thm 4.3's condition), and for claims stated on orthogonal data the
+    near-orthogonality (their p is 0 by hypothesis)."""
     from .._internal.claim import get
 
     c = get(claim)
-    return [a for a in c.axes if a != "label balance" and (a != "width" or c.activation == "relu")]
+    return [a for a in c.axes if a != "label balance" and (a != "width" or c.activation == "relu")
+            and not (a == "near-orthogonality" and c.orthogonal)]  # stated for p = 0: nothing to walk past
 
 
 def _warm() -> None:
