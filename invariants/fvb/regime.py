@@ -269,7 +269,8 @@ def fvb7_data(draw: st.DrawFn, n: tuple[int, int] = (2, 10), gamma: tuple[float,
               u: tuple[float, float] = (0.0, 1.0)) -> tuple[Dataset, float]:
     """Data meeting (7) (``power`` = 3; other powers build the planted 'wrong gamma power' data).
 
-    Gram kinds: random nearly-orthogonal; equicorrelated with same-class (``labels``), all-positive
+    Gram kinds: random nearly-orthogonal; worst-case data with p exactly at (7)'s bound (``adversarial``,
+    ``_internal.adversarial``; power 3 only); equicorrelated with same-class (``labels``), all-positive
     (``ones``) or opposite-class (``neg``) correlations, rescaled to norms in [R_min, R R_min] (the two
     ends attained), so p = u gamma^power R_min^2 / (3 R^2 n) exactly up to the rescaling.  R_min = 1 or
     sqrt(d) (the claims are scale-free; both are exercised)."""
@@ -277,13 +278,18 @@ def fvb7_data(draw: st.DrawFn, n: tuple[int, int] = (2, 10), gamma: tuple[float,
     g = draw(st.floats(*gamma), label="gamma")
     R = draw(st.sampled_from(R_choices), label="R")
     uu = draw(st.floats(*u), label="p fraction") * (1 - 1e-9)
-    kind = draw(st.sampled_from(["random", "labels", "ones", "neg"]), label="gram")
+    kinds = ["random", "labels", "ones", "neg"] + (["adversarial"] if power == 3.0 else [])
+    kind = draw(st.sampled_from(kinds), label="gram")
     d = 10 ** draw(st.integers(2, 6), label="log10 d")
     r_min = draw(st.sampled_from([1.0, math.sqrt(d)]), label="R_min")
     seed = draw(st.integers(0, 2**31 - 1), label="seed")
     rng = np.random.default_rng(seed)
     y = labels(nn, rng, draw(st.sampled_from(["balanced", "random"]), label="labels"))
     pr = uu * g**power / (3 * R**2 * nn)
+    if kind == "adversarial":  # worst-case data with p exactly at (7)'s bound (_internal.adversarial)
+        p_bound = (1 - 1e-9) * g**3 / (3 * R**2 * nn) * r_min**2
+        G, family = draw(adversarial_grams(y, p_bound, r_min**2, (R * r_min) ** 2), label="adversarial gram")
+        return Dataset.virtual(G, y, max(d, nn), origin=f"adversarial:{family}"), g
     if kind == "random":
         G = nearly_orthogonal_gram(nn, rng, min(pr, 0.9 / max(nn - 1, 1)), R, r_min)
     else:
