@@ -8,12 +8,11 @@
 
 rho (KCG Def. 5.1) comes from projecting W(t) - W(0) on the span of the x_i (least squares through a QR of
 X^T, Z = (W - W0) Q R^{-T}: ill-conditioned data cost cond(X), not cond(G) = cond(X)^2); the rounding this
-leaves in rho is bounded from ``extra["rho_kappa"]`` and ``extra["rho_cond"]`` (see ``_project_on_span``) and
-the exact checks add it to their tolerance.  The part of W(t) - W(0) outside the span (which GD never
-creates, but SGD with weight decay or another optimizer may) is reported as ``extra["off_span"]`` (its
-largest relative size).  What a
-recorded run does not have is said in ``extra``: ``every_step`` (False: activation changes are counted
-between checkpoints only, a lower bound, and the checks that need every step cannot judge),
+leaves in rho is bounded from ``extra["rho_kappa"]`` and ``extra["rho_cond"]`` (see ``span_basis``) and the
+exact checks add it to their tolerance.  The part of W(t) - W(0) outside the span (which GD never creates,
+but SGD with weight decay or another optimizer may) is reported as ``extra["off_span"]`` (its largest
+relative size).  What a recorded run does not have is said in ``extra``: ``every_step`` (False: activation
+changes are counted between checkpoints only, a lower bound, and the checks that need every step cannot judge),
 ``estimated`` (nominal values, such as sigma0, estimated from W(0)), ``step_rule`` ("gd" unless the user
 says otherwise: "sgd", "momentum", "schedule", ...: the checks then report that the theorem's step rule is
 not met).

@@ -24,6 +24,7 @@ has no family.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from functools import lru_cache
 
@@ -145,28 +146,18 @@ def _norm_past(tr: Trajectory, eps: float, claim: str) -> object:
     return check_norm_bounds(dataclasses.replace(tr, **{field: a}))
 
 
-@deviation("FVB-NORM:17", "||w_j(t)|| above ||w_j(0)|| + sqrt(2C_R)|a_j| R_max alpha S(t)/sqrt n by a fraction "
-           "eps at the worst (t, j)", "bound", norm_reference, scale=THM42_SCALE)
-def _row_above(tr: Trajectory, eps: float) -> object:
-    return _norm_past(tr, eps, "FVB-NORM:17")
-
-
-@deviation("FVB-NORM:18", "||W(t)||_F above ||W(0)||_F + sqrt(2C_R) R_max alpha S(t)/sqrt n by a fraction eps "
-           "at the worst t", "bound", norm_reference, scale=THM42_SCALE)
-def _fro_above(tr: Trajectory, eps: float) -> object:
-    return _norm_past(tr, eps, "FVB-NORM:18")
-
-
-@deviation("FVB-NORM:19w", "||w_j(t)|| below alpha |a_j| R_min^2 S(t)/(4 sqrt2 R_max sqrt n) by a factor 1 + eps "
-           "at the worst (t, j)", "bound", norm_reference, scale=THM42_SCALE)
-def _row_below(tr: Trajectory, eps: float) -> object:
-    return _norm_past(tr, eps, "FVB-NORM:19w")
-
-
-@deviation("FVB-NORM:19W", "||W(t)||_2 below alpha gamma R_min^2 S(t)/(4 sqrt2 R_max sqrt n) by a factor 1 + eps "
-           "at the worst t", "bound", norm_reference, scale=THM42_SCALE)
-def _spec_below(tr: Trajectory, eps: float) -> object:
-    return _norm_past(tr, eps, "FVB-NORM:19W")
+NORM_FAMILIES = {  # one family per bound of (17)-(19), each planted by _norm_past at its own worst point
+    "FVB-NORM:17": "||w_j(t)|| above ||w_j(0)|| + sqrt(2C_R)|a_j| R_max alpha S(t)/sqrt n by a fraction eps at the "
+                   "worst (t, j)",
+    "FVB-NORM:18": "||W(t)||_F above ||W(0)||_F + sqrt(2C_R) R_max alpha S(t)/sqrt n by a fraction eps at the "
+                   "worst t",
+    "FVB-NORM:19w": "||w_j(t)|| below alpha |a_j| R_min^2 S(t)/(4 sqrt2 R_max sqrt n) by a factor 1 + eps at the "
+                    "worst (t, j)",
+    "FVB-NORM:19W": "||W(t)||_2 below alpha gamma R_min^2 S(t)/(4 sqrt2 R_max sqrt n) by a factor 1 + eps at the "
+                    "worst t",
+}
+for _rid, _text in NORM_FAMILIES.items():
+    deviation(_rid, _text, "bound", norm_reference, scale=THM42_SCALE)(functools.partial(_norm_past, claim=_rid))
 
 
 # ---- FVB-PL (14) and (6), FVB-GZ on the run --------------------------------------------------------------

@@ -139,6 +139,14 @@ FVB_GD_AXES = ("near-orthogonality", "step size", "init scale")
 GRAMS = ("random", "ones", "adversarial")
 
 
+def _gd_gram(n: int, rng: np.random.Generator, p_ratio: float, R: float, d: int, gram: str) -> np.ndarray:
+    """Thm 4.2's virtual Gram matrix (R_min = sqrt(d)): ``ones`` (every pair +p, positive definite up to
+    p / R_min^2 < 1, capped at 0.95) or random signs (capped at 0.9 / (n - 1); inside (7) the caps never bind)."""
+    if gram == "ones":
+        return equicorrelated_gram(np.ones(n), math.sqrt(d), min(p_ratio, 0.95), pattern="ones")
+    return nearly_orthogonal_gram(n, rng, min(p_ratio, 0.9 / max(n - 1, 1)), R, math.sqrt(d))
+
+
 @st.composite
 def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, int] = (2, 20),
                  gamma: tuple[float, float] = (0.3, 0.9), steps: int = 1_000_000, checkpoints: int = 80,
@@ -188,12 +196,8 @@ def fvb_gd_cases(draw: st.DrawFn, *, n: tuple[int, int] = (2, 6), m: tuple[int, 
         p_bound = (1 - 1e-9) * g**3 / (3 * R**2 * nn) * d
         G, family = draw(adversarial_grams(y, p_bound, float(d), R**2 * d), label="adversarial gram")
         origin = f"adversarial:{family}"
-    elif gram == "ones":
-        G = equicorrelated_gram(np.ones(nn), math.sqrt(d), min(p_ratio, 0.95), pattern="ones")
-    elif past is None:
-        G = nearly_orthogonal_gram(nn, rng, p_ratio, R, math.sqrt(d))
-    else:  # past an assumption: keep the random Gram matrix positive definite
-        G = nearly_orthogonal_gram(nn, rng, min(p_ratio, 0.9 / max(nn - 1, 1)), R, math.sqrt(d))
+    else:
+        G = _gd_gram(nn, rng, p_ratio, R, d, gram)
     data = Dataset.virtual(G, y, d, origin=origin)
     steps = horizon(steps) if scale_horizon else steps
     T = min(steps, 20_000) if every_step else steps
@@ -224,12 +228,7 @@ def _gd_case(n: int, gamma: float, d: int, seed: int, steps: int, gram: str, p_f
     """A Thm 4.2 configuration with each assumption at the given fraction of its bound (walks)."""
     rng = np.random.default_rng(seed)
     y = labels(n, rng)
-    p_ratio = p_frac * gamma**3 / (3 * R**2 * n)
-    if gram == "ones":
-        G = equicorrelated_gram(np.ones(n), math.sqrt(d), min(p_ratio, 0.95), pattern="ones")
-    else:
-        G = nearly_orthogonal_gram(n, rng, min(p_ratio, 0.9 / max(n - 1, 1)), R, math.sqrt(d))
-    data = Dataset.virtual(G, y, d)
+    data = Dataset.virtual(_gd_gram(n, rng, p_frac * gamma**3 / (3 * R**2 * n), R, d, gram), y, d)
     cfg = SimConfig(network="fvb", activation="smoothed_leaky", gamma=gamma, loss="logistic", n=n, d=d, m=m,
                     m1=m // 2, eta=1.0, sigma0=1.0, steps=steps, seed=seed, num_checkpoints=60)
     cfg = cfg.with_(eta=eta_frac * step_size_bound(cfg, data))

@@ -443,9 +443,9 @@ def relu_c_prime(traj: Trajectory) -> float:
 
 def _loss_result(traj: Trajectory, claim: str, alpha_th: float, implied: dict[str, float],
                  w: np.ndarray, tol: float, note: str) -> CheckResult:
-    fit = fit_power_ci(effective_times(traj)[w], traj.loss[w])
-    a, a_lo = fit.b, fit.lo
     t = effective_times(traj)[w]
+    fit = fit_power_ci(t, traj.loss[w])
+    a, a_lo = fit.b, fit.lo
     growth = traj.loss[w] * t ** alpha_th
     level = round(100 * CI_LEVEL)
     implied = {"alpha_fit": a, f"alpha_ci{level}_lo": a_lo, f"alpha_ci{level}_hi": fit.hi,
