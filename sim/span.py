@@ -8,7 +8,7 @@ from . import kernel
 from .config import SimConfig
 from .data import Dataset
 from .driver import drive
-from .gram import fro2_spec2, weight_gram
+from .gram import GramSpectrum, fro2_spec2, weight_gram
 from .init import Init
 from .trajectory import Trajectory
 
@@ -44,6 +44,7 @@ class SpanState:
         self.act_code = ACT_CODES[cfg.activation]
         self.loss_code = LOSS_CODES[cfg.loss]
         self.gamma = cfg.slope
+        self._spectrum: GramSpectrum | bool | None = None  # built at the first checkpoint; False: none
 
     # (M, n) views, in KCG's index order
     Z = property(lambda self: self.Zt.T)
@@ -68,6 +69,18 @@ class SpanState:
         self.t += n_steps
         return None
 
+    def weight_norms(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fro2, spec2, ||w_k||^2) of W = W(0) + Z X: through ``GramSpectrum`` (O(M^2 n) per checkpoint,
+        after one O(M^3) diagonalization at the first), or by forming W W^T where G is not positive
+        definite."""
+        if self._spectrum is None:
+            self._spectrum = GramSpectrum.from_init(self.init.K0, self.init.P0, self.G, self.cfg.widths) or False
+        if self._spectrum:
+            return self._spectrum.norms(Z)
+        K = weight_gram(self.init.K0, self.init.P0, Z, self.G)
+        fro2, spec2 = fro2_spec2(K, self.cfg.widths)
+        return fro2, spec2, np.diag(K).copy()
+
     def observe(self, check: bool = True) -> dict[str, np.ndarray] | None:
         """Every checkpoint quantity at the current step, or None if ``check`` and it is not finite."""
         f = np.empty(self.data.n)
@@ -78,12 +91,11 @@ class SpanState:
         lp = np.array([kernel.dloss(z, self.loss_code) for z in margins])
         lo = np.array([kernel.loss(z, self.loss_code) for z in margins])
         Z = self.Z + self.Zc
-        K = weight_gram(self.init.K0, self.init.P0, Z, self.G)
-        fro2, spec2 = fro2_spec2(K, self.cfg.widths)
+        fro2, spec2, norms2 = self.weight_norms(Z)
         obs = {
             "loss": lo.mean(), "margins": margins, "lprime": lp,
             "rho_flat": Z * np.diag(self.G)[None, :], "preact_flat": self.P.copy(),
-            "norms2_flat": np.diag(K).copy(), "fro2": fro2, "spec2": spec2,
+            "norms2_flat": norms2, "fro2": fro2, "spec2": spec2,
             "n_changes": self.changest.sum(), "cum_G": self.acc[0] + self.acc[1],
         }
         if check and not all(np.all(np.isfinite(v)) for v in obs.values()):

@@ -1,0 +1,67 @@
+"""``sim.gram.GramSpectrum``: checkpoint norms from the secular equation equal the SVD's."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.gram import GramSpectrum, top_eig_diag_plus_lowrank
+
+REL = 1e-12
+
+
+def _case(rng: np.random.Generator, n: int, m1: int, m2: int, extra_d: int, z_scale: float):
+    M = m1 + m2
+    d = n + extra_d
+    X = rng.standard_normal((n, d)) * rng.uniform(0.5, 3.0, size=(n, 1))
+    W0 = rng.standard_normal((M, d)) * 10 ** rng.uniform(-6, 0)
+    Z = rng.standard_normal((M, n)) * z_scale
+    return X, W0, Z
+
+
+def _svd_norms(W: np.ndarray, m1: int) -> tuple[np.ndarray, np.ndarray]:
+    blocks = (slice(0, m1), slice(m1, None), slice(None))
+    s = [np.linalg.svd(W[b], compute_uv=False) for b in blocks]
+    return np.array([np.sum(v**2) for v in s]), np.array([v[0] ** 2 for v in s])
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_norms_equal_svd(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n, m1, m2 = (int(v) for v in rng.integers(1, 14, size=3))
+    extra = int(rng.integers(0, 2 * (m1 + m2)))  # d from n (K_R = 0) to well above M + n
+    X, W0, Z = _case(rng, n, m1, m2, extra, 10 ** rng.uniform(-8, 2))
+    if seed % 4 == 1:
+        Z = np.outer(rng.standard_normal(m1 + m2), rng.standard_normal(n))  # rank one
+    if seed % 4 == 2:
+        Z[:] = 0.0  # W = W(0)
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+    fro2, spec2, norms2 = gs.norms(Z)
+    W = W0 + Z @ X
+    f_svd, s_svd = _svd_norms(W, m1)
+    np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+    np.testing.assert_allclose(fro2, f_svd, rtol=REL)
+    np.testing.assert_allclose(norms2, np.sum(W**2, axis=1), rtol=REL)
+
+
+def test_secular_root_on_degenerate_spectra() -> None:
+    """Repeated eigenvalues of K_R, a zero update, and an update orthogonal to the top eigenvector."""
+    rng = np.random.default_rng(1)
+    lam = np.array([1.0, 1.0, 2.0, 2.0, 2.0])
+    Yt = rng.standard_normal((5, 2))
+    want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
+    assert abs(top_eig_diag_plus_lowrank(lam, Yt) - want) <= REL * want
+    assert top_eig_diag_plus_lowrank(lam, np.zeros((5, 2))) == 2.0
+    Yt[2:] = 0.0  # no weight on the top eigenspace: the answer may be lam_max itself
+    want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
+    assert abs(top_eig_diag_plus_lowrank(lam, Yt) - want) <= REL * want
+
+
+def test_overflow_gives_nan_and_singular_gram_has_no_helper() -> None:
+    rng = np.random.default_rng(2)
+    X, W0, Z = _case(rng, 3, 2, 2, 5, 1.0)
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (2, 2))
+    fro2, spec2, _ = gs.norms(Z * 1e300)
+    assert np.all(np.isnan(fro2)) and np.all(np.isnan(spec2))
+    Xs = np.vstack([X, X[:1]])  # two equal points: G singular
+    assert GramSpectrum.from_init(W0 @ W0.T, W0 @ Xs.T, Xs @ Xs.T, (2, 2)) is None
