@@ -4,7 +4,8 @@
 #   ./run.sh test [args]     the test suite: pytest -n auto (extra args go to pytest)
 #   ./run.sh sim [args]      one default simulation with a readable summary (python -m sim)
 #   ./run.sh hunt|boundary|replay|check|power|atlas|implied|claims [args]   the other python -m invariants commands
-#   ./run.sh bench [args]    the benchmarks (steps per second, then exact GD to t = 10^8)
+#   ./run.sh bench [args]    the benchmarks (steps per second, then exact GD to t = 10^8, then the engines over
+#                            n and m against JAX peers; installs the optional .[bench] extra, jax, when missing)
 #   ./run.sh --help | --version   this text (and each command's own help once set up: ./run.sh hunt --help)
 # Set-up (idempotent): a virtual environment in .venv, torch==2.13.0 first (the CPU build), then the
 # project with its dependencies at the exact versions of constraints.txt.  Redone only when pyproject.toml or
@@ -40,7 +41,13 @@ case "$cmd" in
   report|hunt|boundary|replay|check|power|atlas|implied|claims) exec .venv/bin/python -m invariants "$cmd" "$@" ;;
   test)   exec .venv/bin/python -m pytest -n auto "$@" ;;
   sim)    exec .venv/bin/python -m sim "$@" ;;
-  bench)  .venv/bin/python benchmarks/steps_per_second.py "$@" && exec .venv/bin/python benchmarks/long_horizon.py ;;
+  bench)  flock 9  # jax (~600 MB) only for benchmarks/scaling.py; the suite never imports it
+          if ! .venv/bin/python -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('jax') is None)"; then
+            .venv/bin/python -m pip install -q -c constraints.txt -e ".[bench]"
+          fi
+          flock -u 9
+          .venv/bin/python benchmarks/steps_per_second.py "$@" && .venv/bin/python benchmarks/long_horizon.py \
+            && exec .venv/bin/python benchmarks/scaling.py ;;
   *) echo "./run.sh: unknown command '$cmd'" >&2
      echo "usage: ./run.sh {report|test|sim|hunt|boundary|replay|check|power|atlas|implied|claims|bench|--help|--version} [args]" >&2; exit 2 ;;
 esac

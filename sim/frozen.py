@@ -39,10 +39,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import kernel
+from . import cost, kernel
 from .frozen_kernel import frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
+BUDGET_SHARE = 1.0 / 16.0  # of the span engine's predicted time, for hand-overs (``AutoState._pays``)
 
 
 class FrozenPattern:
@@ -77,12 +78,18 @@ class FrozenPattern:
         # P_e: the S term per class, QS[i, c] = a_k s[k, i] y_i G[i, i_c] on frozen (k, i); the A terms
         self.QS = np.ascontiguousarray((a[kf][None, :] * (s * fr)[kf].T * y[:, None]) * G[:, i_f])
         self.selfc = a[ke] * y[ie] * G[ie, ie]
-        of_neuron: dict[int, list[int]] = {}  # the free entries of each neuron, in entry order
-        for e, k in enumerate(ke.tolist()):
-            of_neuron.setdefault(k, []).append(e)
-        pairs = [(e, e2) for e in range(nC) for e2 in of_neuron[int(ke[e])] if e2 != e]
-        self.cross = np.array(pairs, dtype=np.int64).reshape(len(pairs), 2)
-        self.cross_coef = np.array([a[ke[e]] * y[ie[e2]] * G[ie[e2], ie[e]] for e, e2 in pairs], dtype=np.float64)
+        # pairs (e, e2) of distinct free entries on one neuron, in (e, e2) order
+        by_neuron = np.argsort(ke, kind="stable")  # entries grouped by neuron, in entry order within
+        cnt = np.bincount(ke, minlength=M)
+        start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        rep = cnt[ke]
+        e_rep = np.repeat(np.arange(nC), rep)
+        within = np.arange(int(rep.sum())) - np.repeat(np.cumsum(rep) - rep, rep)
+        e2 = by_neuron[start[ke[e_rep]] + within] if nC else e_rep
+        keep = e2 != e_rep
+        self.cross = np.ascontiguousarray(np.stack([e_rep[keep], e2[keep]], axis=1).astype(np.int64))
+        ce, ce2 = self.cross[:, 0], self.cross[:, 1]
+        self.cross_coef = np.ascontiguousarray((a[ke[ce]] * y[ie[ce2]] * G[ie[ce2], ie[ce]]).astype(np.float64))
         # margins: m0 + Mm S + MA sumA + the free entries' own terms (m0 so that the margins at T are the span's)
         self.Mm = np.outer(y, y) * G.T * ((a[:, None] ** 2 * s * fr).T @ (s * fr))
         self.MA = np.ascontiguousarray(y[None, :] * y[i_f][:, None] * G[i_f, :] * (a[kf] ** 2)[:, None]
@@ -97,25 +104,21 @@ class FrozenPattern:
         uniq, group = np.unique(keys, axis=0, return_inverse=True)
         group = group.reshape(-1)
         ng = len(uniq)
-        self.B = np.empty((ng, n, n))  # B[g, i, i'] = a_g s[g, i'] y_i' G[i', i] (frozen i' only)
-        self.E = np.empty((ng, n))     # extreme pre-activation of the group at T
-        self.active = np.empty((ng, n), dtype=np.bool_)
-        self.check = np.empty((ng, n), dtype=np.bool_)
-        gptr, ge, gcoef = [0], [], []
-        for g in range(ng):
-            ks = np.flatnonzero(group == g)
-            k0 = ks[0]
-            self.B[g] = a[k0] * (G.T * (s[k0] * fr[k0] * y)[None, :])
-            self.active[g] = active[k0]
-            self.check[g] = ~free[k0]
-            Pg = P[ks]
-            self.E[g] = np.where(active[k0], Pg.min(axis=0), Pg.max(axis=0))
-            for e in of_neuron.get(int(k0), ()):
-                ge.append(e)
-                gcoef.append(a[k0] * y[ie[e]] * G[ie[e], :])
-            gptr.append(len(ge))
-        self.gf_ptr, self.gf_e = np.array(gptr, dtype=np.int64), np.array(ge, dtype=np.int64)
-        self.gf_coef = np.array(gcoef, dtype=np.float64).reshape(len(ge), n)
+        gorder = np.argsort(group, kind="stable")  # neurons by group, ascending within
+        gstart = np.searchsorted(group[gorder], np.arange(ng))
+        k0 = gorder[gstart]  # each group's first neuron
+        sf = s * fr * y[None, :]
+        self.B = a[k0][:, None, None] * (G.T[None, :, :] * sf[k0][:, None, :])  # B[g, i, i'] = a_g s y G[i', i]
+        self.active = np.ascontiguousarray(active[k0])
+        self.check = np.ascontiguousarray(~free[k0])
+        Ps = P[gorder]
+        self.E = np.where(self.active, np.minimum.reduceat(Ps, gstart, axis=0),
+                          np.maximum.reduceat(Ps, gstart, axis=0))  # extreme pre-activation of the group at T
+        # the free entries of each group's (single) neuron, in entry order, group by group
+        ge = np.lexsort((np.arange(nC), group[ke])) if nC else np.zeros(0, dtype=np.int64)
+        self.gf_ptr = np.concatenate([[0], np.cumsum(cnt[k0])]).astype(np.int64)
+        self.gf_e = ge.astype(np.int64)
+        self.gf_coef = np.ascontiguousarray((a[ke[ge]] * y[ie[ge]])[:, None] * G[ie[ge], :]).reshape(len(ge), n)
         self.rowscale = np.abs(P).max(axis=0)  # per i, for the rounding clearance
 
     @property
@@ -134,7 +137,10 @@ class AutoState:
     engine ran (to rounding): the frozen engine is the same GD written in closed form, and every one of
     its steps is certified.  After a hand-back the quiet period doubles (up to ``max_quiet``), so a
     pattern that keeps switching costs few wasted entries, and one whose free set keeps growing slowly
-    (ReLU outside the regime) is not left to the span engine for long.
+    (ReLU outside the regime) is not left to the span engine for long.  A switch is also made only when
+    the cost model of ``sim.cost`` says it pays (``_pays``): the hand-overs' predicted overhead stays
+    within ``BUDGET_SHARE`` of the span engine's predicted time, so ``auto`` is never much slower than
+    ``span`` (``gate=False`` switches whenever the pattern allows, for tests of the frozen engine).
 
     On a free entry sliding along the kink the two engines' numbers agree to rounding until the entry's
     pre-activation lands within rounding of 0; from there each engine's floating-point trajectory may
@@ -142,9 +148,16 @@ class AutoState:
     at a write-back is counted in ``info()["free_ties"]`` and takes the span engine's sign.
     """
 
-    def __init__(self, span: object, quiet: int = 64, max_free: float = 0.25, max_quiet: int = 16384) -> None:
+    def __init__(self, span: object, quiet: int = 64, max_free: float = 0.25, max_quiet: int = 16384,
+                 gate: bool = True) -> None:
         # ``span`` is a ``sim.span.SpanState``; not imported here (sim.span imports this module).
         self.span = span
+        self.gate = gate
+        M, n = span.P0.shape
+        self.span_ns = cost.span_ns(M, n)
+        self.budget = cost.INITIAL_BUDGET_NS  # model nanoseconds it may still spend on hand-overs
+        self.frozen_est = 0.0  # predicted ns per step of the current frozen pattern
+        self.declined = 0
         self.quiet = quiet
         self.max_free = max_free
         self.max_quiet = max(quiet, max_quiet)
@@ -177,16 +190,23 @@ class AutoState:
         while sp.t < target:
             if self.frozen is None and self.eligible_kind and self.span_run >= self.quiet:
                 free = sp.last_change > sp.t - self.quiet
-                if free.sum() <= self.max_free * free.size:
+                if free.sum() > self.max_free * free.size:  # too many entries still changing:
+                    self.span_run = 0  # another quiet period on the span engine
+                elif self._pays(free):
                     self._enter(free)
-                else:  # too many entries still changing: another quiet period on the span engine
+                else:  # not worth it yet: check again after a longer quiet period
                     self.span_run = 0
+                    self.quiet = min(2 * self.quiet, self.max_quiet)
             if self.frozen is not None:
                 done, status = self.run_frozen(target - sp.t)
                 sp.t += int(done)
                 self.frozen_steps += int(done)
+                self.budget += done * (self.span_ns - self.frozen_est)
                 if status == 0:
                     continue
+                fp = self.frozen
+                block = min(2048, max(8, self.seg_steps))  # the failed block's length (lengths double)
+                self.budget -= cost.handback_ns(fp.B.shape[1], fp.B.shape[0], block, self.frozen_est)
                 self._exit()
                 self.handbacks += 1
                 self.quiet = min(2 * self.quiet, self.max_quiet)
@@ -199,6 +219,7 @@ class AutoState:
                 k = min(left, max(1, self.quiet - self.span_run)) if self.eligible_kind else left
                 bad = sp.advance(k)
                 self.span_run += k
+                self.budget += BUDGET_SHARE * k * self.span_ns
             if bad is not None:
                 return bad
         return None
@@ -212,7 +233,8 @@ class AutoState:
             fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross, fp.cross_coef,
             fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef,
             float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e, self.chg_e, self.last_e,
-            self.absinc, sp.t, n_steps)
+            self.absinc, sp.t, n_steps, 8 if self.seg_steps == 0 else 256)
+        self.seg_steps += int(done)
         return int(done), int(status)
 
     def observe(self, check: bool = True) -> dict[str, np.ndarray] | None:
@@ -222,13 +244,49 @@ class AutoState:
 
     def info(self) -> dict[str, object]:
         return {"frozen_steps": self.frozen_steps, "frozen_entries": self.entries,
-                "handbacks": self.handbacks, "free_max": self.free_max, "free_ties": self.free_ties,
+                "handbacks": self.handbacks, "declined": self.declined,
+                "free_max": self.free_max, "free_ties": self.free_ties,
                 # Neumaier: |error of S_i| <= 2 eps sum |increments| (+ O(N eps^2)), summed over entries;
                 # every A_e has increments s_e inc_i <= inc_i, so the same bound holds for it
                 "S_rounding_bound": 2 * EPS * (self.absinc_total
                                                + (float(self.absinc.max()) if self.frozen else 0.0))}
 
     # internals ------------------------------------------------------------------------------------
+    def _pays(self, free: np.ndarray) -> bool:
+        """The cost gate (``sim.cost``): enter only if a frozen-pattern step is predicted faster than a
+        span step and the predicted cost of entering is covered by the budget, which starts at
+        ``cost.INITIAL_BUDGET_NS`` and earns
+        ``BUDGET_SHARE`` of every span step's predicted time and what every frozen-pattern step saved.
+        So the hand-overs' predicted overhead stays within ``BUDGET_SHARE`` of the span engine's time;
+        a pattern that keeps failing its certificate at once (KCG section 6 data at n >= 20) is
+        retried ever more rarely.  Decided from the shapes, never from a clock, so a seed still fixes
+        every number."""
+        if not self.gate:
+            return True
+        sp = self.span
+        M, n = free.shape
+        per_neuron = free.sum(axis=1)
+        n_free = int(per_neuron.sum())
+        n_pairs = int(np.sum(per_neuron * (per_neuron - 1)))
+        entry = cost.entry_ns(M, n, n_free, int(np.count_nonzero(per_neuron)) + 2, n_pairs)
+        if entry > self.budget or cost.frozen_ns(n, n_free, 0, n_pairs) > self.span_ns:
+            self.declined += 1  # (the class count only raises the estimate: not needed to decline)
+            return False
+        if n_free:
+            ke, ie = np.nonzero(free)
+            s = np.where(sp.P >= 0.0, 1.0, 0.0)
+            key = np.concatenate([sp.a[ke][:, None], (s * ~free)[ke], ie[:, None].astype(float)], axis=1)
+            n_classes = len(np.unique(key, axis=0))
+        else:
+            n_classes = 0
+        est = cost.frozen_ns(n, n_free, n_classes, n_pairs)
+        if est > self.span_ns:
+            self.declined += 1
+            return False
+        self.budget -= entry
+        self.frozen_est = est
+        return True
+
     def _enter(self, free: np.ndarray) -> None:
         sp = self.span
         f = np.empty(sp.data.n)
@@ -244,6 +302,7 @@ class AutoState:
         self.chg_e = np.zeros(fp.n_free, dtype=np.int64)
         self.last_e = sp.last_changet[fp.ie, fp.ke].copy()
         self.entries += 1
+        self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little
         self.free_max = max(self.free_max, fp.n_free)
 
     def _write_back(self) -> None:

@@ -37,7 +37,7 @@ def configs(draw: st.DrawFn) -> tuple[SimConfig, Dataset]:
 
 def run_with_quiet(cfg: SimConfig, data: Dataset, quiet: int):
     data, init = resolve(cfg, data=data)
-    state = AutoState(SpanState(cfg, data, init), quiet=quiet)
+    state = AutoState(SpanState(cfg, data, init), quiet=quiet, gate=False)
     return drive(cfg, data, init, state, "auto"), state
 
 
@@ -246,7 +246,8 @@ def test_batched_auto_engine_leaves_the_batch() -> None:
             for s in range(3)]
     out = simulate_batch(cfgs, engine="auto")
     for cfg, tr in zip(cfgs, out, strict=True):
-        assert tr.extra["frozen_steps"] > 0.5 * cfg.steps, tr.extra
+        # left the batch for the frozen-pattern engine (how long it stays is the cost gate's decision)
+        assert tr.extra["frozen_entries"] >= 1 and tr.extra["frozen_steps"] > 0, tr.extra
         assert_engines_agree(tr, simulate(cfg.with_(engine="span")))
     with pytest.raises(ValueError, match="engine must be 'span' or 'auto'"):
         simulate_batch(cfgs, engine="dense")

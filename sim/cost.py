@@ -1,0 +1,69 @@
+"""Cost model of the auto engine's hand-over (``sim.frozen.AutoState``): predicted nanoseconds of a span
+step, of a frozen-pattern step and of entering the frozen-pattern engine, from the shapes alone.
+
+The hand-over must be decided from the shapes, not from a clock: the two engines' numbers agree to
+rounding, not bit for bit, so a decision taken on measured times would make a run's numbers depend on
+the machine's load.  The constants were fitted (declared, not derived) to one-core measurements on the
+project's machine on 2026-12-06 (Intel Xeon, AVX-512, numba 0.68; ``benchmarks/scaling.py`` prints
+``auto`` against ``span`` at every size, the test of the model) over n in {10, 20, 50, 100} and
+M in {10, ..., 800}, on in-regime and KCG section 6 data; they are within a factor 2 of every
+measurement there.  Only ratios between them matter.
+
+* span step: ``SPAN_NS0 + SPAN_NS_PER_FLOP * (2 M n^2 + 13 M n)`` (``sim.batched.flops_per_step``);
+* frozen-pattern step: a fixed part, the n x n margin product, and per free entry, per class and
+  point, per pair of free entries on one neuron (``sim.frozen_kernel._steps``);
+* a hand-back: the failed block redone by bisection, one certificate per halving;
+* entering: building ``FrozenPattern`` (a fixed part, the M x n pattern arrays, the n x n certificate
+  matrix of each group, the pairs of free entries on one neuron).
+"""
+
+from __future__ import annotations
+
+# A run starts with this much budget for hand-overs: one in-regime entry at M n up to ~1e4, so that a
+# run enters as soon as its pattern is quiet, at a worst-case loss of 2 ms per run (``AutoState._pays``).
+INITIAL_BUDGET_NS = 2.0e6
+SPAN_NS0 = 150.0
+SPAN_NS_PER_FLOP = 0.035
+FROZEN_NS0 = 100.0
+FROZEN_NS_PER_N2 = 0.45
+FROZEN_NS_PER_ENTRY = 1.5
+FROZEN_NS_PER_CLASS_POINT = 2.0
+FROZEN_NS_PER_PAIR = 1.5
+ENTRY_NS0 = 6.0e5
+ENTRY_NS_PER_MN = 160.0
+ENTRY_NS_PER_GROUP = 2.0e3
+ENTRY_NS_PER_GROUP_N2 = 3.0
+ENTRY_NS_PER_PAIR = 600.0
+ENTRY_NS_PER_ENTRY = 500.0
+
+
+def span_ns(M: int, n: int) -> float:
+    """Predicted time of one span-engine step."""
+    return SPAN_NS0 + SPAN_NS_PER_FLOP * (2 * M * n * n + 13 * M * n)
+
+
+def frozen_ns(n: int, n_free: int, n_classes: int, n_pairs: int) -> float:
+    """Predicted time of one frozen-pattern step with ``n_free`` free entries in ``n_classes`` classes."""
+    return (FROZEN_NS0 + FROZEN_NS_PER_N2 * n * n + FROZEN_NS_PER_ENTRY * n_free
+            + FROZEN_NS_PER_CLASS_POINT * n * n_classes + FROZEN_NS_PER_PAIR * n_pairs)
+
+
+def entry_ns(M: int, n: int, n_free: int, n_groups: int, n_pairs: int) -> float:
+    """Predicted time of building the frozen pattern (``sim.frozen.FrozenPattern``)."""
+    per_group = ENTRY_NS_PER_GROUP + ENTRY_NS_PER_GROUP_N2 * n * n
+    return (ENTRY_NS0 + ENTRY_NS_PER_MN * M * n + per_group * n_groups + ENTRY_NS_PER_PAIR * n_pairs
+            + ENTRY_NS_PER_ENTRY * n_free)
+
+
+CERT_NS_PER_GROUP_N2 = 2.0
+
+
+def certificate_ns(n: int, n_groups: int) -> float:
+    """Predicted time of one certificate (``sim.frozen_kernel._certified``: a group's n x n box bound)."""
+    return CERT_NS_PER_GROUP_N2 * n_groups * n * n
+
+
+def handback_ns(n: int, n_groups: int, block: int, step_ns: float) -> float:
+    """Predicted time lost when a block of ``block`` frozen-pattern steps fails its certificate: the block
+    run, then bisected (at most twice its steps) with one certificate per halving."""
+    return 2.0 * block * step_ns + (block.bit_length() + 1) * certificate_ns(n, n_groups)

@@ -1,0 +1,87 @@
+"""benchmarks/scaling.py's README rewrite: only the block between the markers changes, and a file without
+(exactly one pair of) markers is an error that says so.  Loads the script's pure helpers by path; neither
+jax nor the benchmark's measurement is imported."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "scaling.py"
+
+
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("benchmarks_scaling_under_test", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def scaling() -> ModuleType:
+    return load()
+
+
+def test_loading_the_script_imports_no_jax() -> None:
+    had = {name for name in ("jax", "jax_peers") if name in sys.modules}
+    mod = load()
+    assert {name for name in ("jax", "jax_peers") if name in sys.modules} == had
+    assert callable(mod.replace_block) and callable(mod.main)
+
+
+def test_replaces_only_between_markers(scaling: ModuleType) -> None:
+    b, e = scaling.BEGIN, scaling.END
+    text = f"# Title\n\nintro\n{b}\nold 1\nold 2\n{e}\ntail\n"
+    out = scaling.replace_block(text, "| n | m |\n|---|---|\n")
+    assert out == f"# Title\n\nintro\n{b}\n| n | m |\n|---|---|\n{e}\ntail\n"
+    # idempotent, and a second rewrite replaces the first one's block entirely
+    assert scaling.replace_block(out, "| n | m |\n|---|---|\n") == out
+    assert scaling.replace_block(out, "new") == f"# Title\n\nintro\n{b}\nnew\n{e}\ntail\n"
+    assert scaling.replace_block(out, "") == f"# Title\n\nintro\n{b}\n{e}\ntail\n"
+
+
+def test_the_projects_readme_has_one_block(scaling: ModuleType) -> None:
+    readme = (SCRIPT.parents[1] / "README.md").read_text()
+    out = scaling.replace_block(readme, "X")
+    i, j = readme.index(scaling.BEGIN), readme.index(scaling.END)
+    assert out.startswith(readme[: i + len(scaling.BEGIN)]) and out.endswith(readme[j:])
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("no markers at all\n", "missing"),
+    ("{b}\nonly the start\n", "missing"),
+    ("only the end\n{e}\n", "missing"),
+    ("{b}\n{b}\nx\n{e}\n", "present 2 times"),
+    ("{e}\nx\n{b}\n", "comes before"),
+])
+def test_errors_name_the_marker(scaling: ModuleType, text: str, problem: str) -> None:
+    text = text.format(b=scaling.BEGIN, e=scaling.END)
+    with pytest.raises(ValueError, match=problem) as info:
+        scaling.replace_block(text, "new")
+    assert "scaling:" in str(info.value)
+
+
+def test_render_gives_one_row_per_cell(scaling: ModuleType) -> None:
+    cell = {"n": 10, "m": 50, "steps": {"span": 1000, "auto_regime": 200000, "auto_s6": 50000, "jax_same": 100,
+                                        "jax_plain": 300},
+            "rate": {"span": 8e5, "auto_regime": 4e6, "auto_s6": 2e6, "jax_same": 1e5, "jax_plain": 3e5},
+            "auto_extra": {"regime": {"frozen_steps": 199000}, "s6": {}}}
+    res = {"date": "2026-12-06", "quick": False, "repeats": 3, "window_s": [0.2, 0.5],
+           "machine": {"cpu": "cpu", "logical_cores": 2, "llvm_cpu": "x", "avx512f": False, "core": 1,
+                       "load_start": 0.1, "load_end": 0.2,
+                       "versions": {k: "1" for k in ("python", "numpy", "numba", "jax", "jaxlib")}},
+            "cells": [cell, {**cell, "n": 20}],
+            "batched": {"B": 32, "n": 10, "m": 100, "rate": {"span": 3e5, "jax_vmap": 5e4}},
+            "agreement": {"steps": 1000, "B": 32, "same_work": 4e-16, "vmap": 6e-16, "plain": 2e-15,
+                          "counts_identical": True}}
+    block = scaling.render(res)
+    rows = [line for line in block.splitlines() if line.startswith("| ")]
+    assert rows[1:] == ["| 10 | 50 | 800,000 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |",
+                        "| 20 | 50 | 800,000 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |"]
+    assert all(len(line) <= 105 for line in block.splitlines() if not line.startswith("|"))
+    assert scaling.BEGIN not in block and scaling.END not in block
