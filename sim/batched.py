@@ -26,6 +26,7 @@ from .data import Dataset
 from .driver import drive
 from .frozen import BUDGET_SHARE, AutoState
 from .init import Init
+from .simd_wide import HOST_LANES
 from .simulate import resolve, simulate
 from .span import ACT_CODES, LOSS_CODES, SpanState
 from .trajectory import Trajectory
@@ -56,12 +57,13 @@ class BatchState:
         self.act_code, self.loss_code = st[0].act_code, st[0].loss_code
         self.diverged = np.full(self.B, -1, dtype=np.int64)
         self.skip = np.zeros(self.B, dtype=np.bool_)  # configurations taken out of the batch
+        self.lanes = HOST_LANES  # vector width (sim.simd_wide); the numbers do not depend on it
         self.t = 0
 
     def advance(self, n_steps: int) -> None:
         kernel.run_batch(self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code,
                          self.loss_code, self.Zt, self.Zct, self.Pt, self.actt, self.changest,
-                         self.last_changet, self.acc, self.diverged, self.skip, self.t, n_steps)
+                         self.last_changet, self.acc, self.diverged, self.skip, self.t, n_steps, self.lanes)
         self.t += n_steps
 
     def quiet_enough(self, window: int, max_free: float) -> np.ndarray:

@@ -33,6 +33,14 @@ import numpy as np
 from numba import njit
 
 from .simd import pl_row_pass, pl_row_sum, pl_update_row, preact_row, preact_rows2
+from .simd_wide import (
+    pl_row_pass8,
+    pl_update_row8,
+    preact_row8,
+    preact_row8_range,
+    preact_rows2_8,
+    preact_rows2_8_range,
+)
 
 RELU, LEAKY_RELU, SMOOTH_LEAKY = 0, 1, 2
 LOGISTIC, EXPONENTIAL = 0, 1
@@ -140,7 +148,7 @@ def pattern(Pt: np.ndarray, out: np.ndarray) -> None:
 
 @njit(cache=True)
 def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, c: np.ndarray, a: np.ndarray, kind: int,
-            gamma: float, zeff: np.ndarray) -> None:
+            gamma: float, zeff: np.ndarray, lanes: int = 4) -> None:
     """Z[k, i] += c_i a_k sigma'(P[k, i]) with Neumaier compensation (``kahan_add``; for ReLU / leaky
     ReLU the vector code ``sim.simd.pl_update_row``, which computes the same correction branch-free);
     ``zeff`` receives the compensated value Z + Zc."""
@@ -152,13 +160,16 @@ def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, c: np.ndarray, a: n
                 kahan_add(Zt, Zct, (i, k), ci * a[k] * dsigma(Pt[i, k], kind, gamma))
                 zeff[i, k] = Zt[i, k] + Zct[i, k]
             continue
-        pl_update_row(Zt[i], Zct[i], Pt[i], a, ci, 0.0 if kind == RELU else gamma, zeff[i])
+        if lanes == 8:
+            pl_update_row8(Zt[i], Zct[i], Pt[i], a, ci, 0.0 if kind == RELU else gamma, zeff[i])
+        else:
+            pl_update_row(Zt[i], Zct[i], Pt[i], a, ci, 0.0 if kind == RELU else gamma, zeff[i])
 
 
 @njit(cache=True, fastmath={"contract"})
 def _preact_fused(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndarray, a: np.ndarray, kind: int,
                   gamma: float, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray, t: int,
-                  f: np.ndarray) -> None:
+                  f: np.ndarray, lanes: int = 4) -> None:
     """``_preact`` fused with what reads each new row while it is hot: the pattern bookkeeping of step t
     (every (k, i) whose 1(P >= 0) changed: ``changes`` += 1, ``last_change`` = t) and, for ReLU / leaky
     ReLU, the outputs f(W(t), x_i) -- both in one vector pass over the row (``sim.simd.pl_row_pass``,
@@ -167,12 +178,20 @@ def _preact_fused(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndar
     slope = 0.0 if kind == RELU else gamma
     for i in range(n):
         if i % 2 == 0:  # rows i, i + 1 together (each load of zeff feeds both)
-            if i + 1 < n:
+            if lanes == 8:
+                if i + 1 < n:
+                    preact_rows2_8(P0t, zeff, G, i, out)
+                else:
+                    preact_row8(P0t, zeff, G, i, out)
+            elif i + 1 < n:
                 preact_rows2(P0t, zeff, G, i, out)
             else:
                 preact_row(P0t, zeff, G, i, out)
         if kind != SMOOTH_LEAKY:
-            f[i] = pl_row_pass(out[i], act[i], changes[i], last_change[i], a, slope, t)
+            if lanes == 8:
+                f[i] = pl_row_pass8(out[i], act[i], changes[i], last_change[i], a, slope, t)
+            else:
+                f[i] = pl_row_pass(out[i], act[i], changes[i], last_change[i], a, slope, t)
             continue
         for k in range(M):
             now = out[i, k] >= 0.0
@@ -182,6 +201,35 @@ def _preact_fused(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndar
                 last_change[i, k] = t
     if kind == SMOOTH_LEAKY:
         outputs(out, a, kind, gamma, f)
+
+
+@njit(cache=True)
+def block_neurons(n: int) -> int:
+    """Neurons per block of the blocked step (``_step_blocked8``): the block's n rows of Z + Zc stay in
+    the 48 KB level-1 cache while all n rows of P are computed from them (a multiple of 48, the
+    pre-activation pass's block)."""
+    return max(48, (4096 // max(n, 1)) // 48 * 48)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _step_blocked8(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, Zt: np.ndarray, Zct: np.ndarray,
+                   Pt: np.ndarray, c: np.ndarray, a: np.ndarray, slope: float, act: np.ndarray,
+                   changes: np.ndarray, last_change: np.ndarray, t: int, f: np.ndarray, bk: int) -> None:
+    """``_update`` then ``_preact_fused`` (8-wide, ReLU / leaky ReLU) with the first two done block by
+    block of ``bk`` neurons, so that the block's Z + Zc is read from the level-1 cache by every row of P;
+    then the row pass (outputs and pattern bookkeeping) over whole rows.  Every entry is computed by the
+    same operations and every row sum in the same order as unblocked: the same bits."""
+    n, M = Zt.shape
+    for k0 in range(0, M, bk):
+        k1 = min(M, k0 + bk)
+        for i in range(n):
+            pl_update_row8(Zt[i][k0:k1], Zct[i][k0:k1], Pt[i][k0:k1], a[k0:k1], c[i], slope, zeff[i][k0:k1])
+        for i in range(0, n - 1, 2):
+            preact_rows2_8_range(P0t, zeff, G, i, Pt, k0, k1)
+        if n % 2:
+            preact_row8_range(P0t, zeff, G, n - 1, Pt, k0, k1)
+    for i in range(n):
+        f[i] = pl_row_pass8(Pt[i], act[i], changes[i], last_change[i], a, slope, t)
 
 
 @njit(cache=True)
@@ -203,6 +251,7 @@ def run_steps(
     acc: np.ndarray,
     t_start: int,
     n_steps: int,
+    lanes: int = 4,
 ) -> int:
     """Advance GD from step ``t_start`` by ``n_steps`` steps, in place (all (n, M) arrays transposed).
 
@@ -213,13 +262,17 @@ def run_steps(
     every step, which a checkpoint cannot give.
 
     Returns ``-1`` when all steps ran, else the step t at which a margin or a loss derivative was
-    non-finite (the run diverged; the state is left at that step).
+    non-finite (the run diverged; the state is left at that step).  ``lanes`` (4 or 8) picks the width
+    of the vector code (``sim.simd`` or ``sim.simd_wide``): the same numbers, bit for bit.
     """
     n = Zt.shape[0]
     f = np.empty(n)
     c = np.empty(n)
     zeff = np.empty_like(Zt)
     outputs(Pt, a, act_kind, gamma, f)
+    bk = block_neurons(n)
+    blocked = lanes == 8 and act_kind != SMOOTH_LEAKY and Zt.shape[1] > bk
+    slope = 0.0 if act_kind == RELU else gamma
     for s in range(n_steps):
         t = t_start + s
         gsum = 0.0
@@ -234,8 +287,11 @@ def run_steps(
         s1 = s0 + g
         acc[1] += ((s0 - s1) + g) if abs(s0) >= abs(g) else ((g - s1) + s0)
         acc[0] = s1
-        _update(Zt, Zct, Pt, c, a, act_kind, gamma, zeff)
-        _preact_fused(P0t, zeff, G, Pt, a, act_kind, gamma, act, changes, last_change, t + 1, f)
+        if blocked:
+            _step_blocked8(P0t, zeff, G, Zt, Zct, Pt, c, a, slope, act, changes, last_change, t + 1, f, bk)
+            continue
+        _update(Zt, Zct, Pt, c, a, act_kind, gamma, zeff, lanes)
+        _preact_fused(P0t, zeff, G, Pt, a, act_kind, gamma, act, changes, last_change, t + 1, f, lanes)
     return -1
 
 
@@ -243,7 +299,8 @@ def run_steps(
 def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta: np.ndarray,
               gamma: np.ndarray, act_kind: int, loss_kind: int, Zt: np.ndarray, Zct: np.ndarray,
               Pt: np.ndarray, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray,
-              acc: np.ndarray, diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int) -> None:
+              acc: np.ndarray, diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int,
+              lanes: int = 4) -> None:
     """``run_steps`` for B configurations stacked on a leading axis, in one compiled call.
 
     A configuration with ``diverged[b] >= 0`` or ``skip[b]`` is left untouched; one that diverges now
@@ -253,6 +310,6 @@ def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta:
         if diverged[b] >= 0 or skip[b]:
             continue
         bad = run_steps(P0t[b], G[b], a[b], y[b], eta[b], act_kind, gamma[b], loss_kind, Zt[b], Zct[b],
-                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps)
+                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps, lanes)
         if bad >= 0:
             diverged[b] = bad

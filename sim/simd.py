@@ -57,7 +57,7 @@ def _splat(builder: ir.IRBuilder, x: ir.Value, vty: ir.VectorType) -> ir.Value:
 
 def _fma(builder: ir.IRBuilder, a: ir.Value, b: ir.Value, c: ir.Value) -> ir.Value:
     t = a.type
-    name = "llvm.fma.v4f64" if isinstance(t, ir.VectorType) else "llvm.fma.f64"
+    name = f"llvm.fma.v{t.count}f64" if isinstance(t, ir.VectorType) else "llvm.fma.f64"
     fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(t, [t, t, t]), name)
     return builder.call(fn, [a, b, c])
 

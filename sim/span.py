@@ -10,6 +10,7 @@ from .data import Dataset
 from .driver import drive
 from .gram import GramSpectrum, fro2_spec2, weight_gram
 from .init import Init
+from .simd_wide import HOST_LANES
 from .trajectory import Trajectory
 
 ACT_CODES = {"relu": kernel.RELU, "leaky_relu": kernel.LEAKY_RELU, "smoothed_leaky": kernel.SMOOTH_LEAKY}
@@ -44,6 +45,7 @@ class SpanState:
         self.act_code = ACT_CODES[cfg.activation]
         self.loss_code = LOSS_CODES[cfg.loss]
         self.gamma = cfg.slope
+        self.lanes = HOST_LANES  # vector width of the step (sim.simd_wide): the numbers do not depend on it
         self._spectrum: GramSpectrum | bool | None = None  # built at the first checkpoint; False: none
 
     # (M, n) views, in KCG's index order
@@ -62,7 +64,7 @@ class SpanState:
         """Run ``n_steps`` GD steps; return the divergence step or None."""
         bad = kernel.run_steps(self.P0t, self.G, self.a, self.y, float(self.cfg.eta), self.act_code,
                                self.gamma, self.loss_code, self.Zt, self.Zct, self.Pt, self.actt,
-                               self.changest, self.last_changet, self.acc, self.t, n_steps)
+                               self.changest, self.last_changet, self.acc, self.t, n_steps, self.lanes)
         if bad >= 0:
             self.t = int(bad)
             return self.t

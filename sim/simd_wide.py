@@ -1,0 +1,289 @@
+"""The span step's three passes in 8-wide vector code, for machines whose vector registers hold 8 doubles
+(AVX-512): the same numbers, bit for bit, as the 4-wide code of ``sim.simd`` (tested).
+
+* ``preact_row8`` / ``preact_rows2_8`` (P = P0 + Z G) and ``pl_update_row8`` (the compensated update)
+  compute every entry by its own chain of operations, so the vector width changes only which entries
+  share an instruction: blocks of 8-wide vectors, then whole chunks of 8, of 4, then single entries.
+* ``pl_row_pass8`` / ``pl_row_sum8`` keep ``sim.simd``'s 16-lane order of the row sum: element
+  k = 16 q + 4 v + j goes to lane (v, j), so accumulator A holds lanes v = 0, 1 and B lanes v = 2, 3,
+  each an FMA chain in increasing q; after the last whole block of 16 the 4-lane accumulators are
+  A's and B's halves, the remaining whole chunks of 4 go to v = 0 (A's low half), and the combination
+  ((acc0 + acc1) + (acc2 + acc3)), (l0 + l1) + (l2 + l3), plus the scalar tail, is ``sim.simd``'s.
+
+``WIDE`` says whether LLVM's host CPU has AVX-512F; the kernels take a ``lanes`` argument (4 or 8) and
+``sim.span`` passes ``HOST_LANES``.
+"""
+
+from __future__ import annotations
+
+import llvmlite.binding as llvm
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from .simd import (
+    _F64,
+    _I8,
+    _I32,
+    _I64,
+    PRE_WIDTH,
+    _c,
+    _fma,
+    _preact_typing,
+    _require_c_arrays,
+    _sigma,
+    _splat,
+    _two_sum_add,
+    _vptr,
+)
+
+W = 8
+_V8 = ir.VectorType(_F64, W)
+_V4 = ir.VectorType(_F64, 4)
+
+
+def _host_wide() -> bool:
+    try:
+        feats = llvm.get_host_cpu_features()
+        return bool(feats.get("avx512f", False))
+    except RuntimeError:  # pragma: no cover - llvmlite cannot read the host's features
+        return False
+
+
+WIDE = _host_wide()
+HOST_LANES = 8 if WIDE else 4
+
+
+def _vt(n: int, ty: ir.Type = _F64) -> ir.VectorType:
+    return ir.VectorType(ty, n)
+
+
+def _row_codegen(track: bool):  # type: ignore[no-untyped-def]
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        if track:
+            row_v, act_v, ch_v, last_v, a_v, slope, t = args
+            act = context.make_array(sig.args[1])(context, builder, act_v).data
+            ch = context.make_array(sig.args[2])(context, builder, ch_v).data
+            last = context.make_array(sig.args[3])(context, builder, last_v).data
+            a_ty = sig.args[4]
+        else:
+            row_v, a_v, slope = args
+            a_ty = sig.args[1]
+        row_arr = context.make_array(sig.args[0])(context, builder, row_v)
+        M = builder.extract_value(row_arr.shape, 0)
+        row = row_arr.data
+        a = context.make_array(a_ty)(context, builder, a_v).data
+
+        def chunk(k: ir.Value, acc: ir.Value, n: int) -> None:
+            vf = _vt(n)
+            z = builder.load(_vptr(builder, row, k, vf), align=8)
+            w = builder.load(_vptr(builder, a, k, vf), align=8)
+            s, now = _sigma(builder, z, _splat(builder, slope, vf), ir.Constant(vf, [0.0] * n))
+            builder.store(_fma(builder, w, s, builder.load(acc)), acc)
+            if not track:
+                return
+            nowb = builder.zext(now, _vt(n, _I8))
+            pa = _vptr(builder, act, k, _vt(n, _I8))
+            diff = builder.icmp_unsigned("!=", nowb, builder.load(pa, align=1))
+            anyd = builder.icmp_unsigned("!=", builder.bitcast(diff, ir.IntType(n)), _c(ir.IntType(n), 0))
+            with cgutils.if_unlikely(builder, anyd):
+                builder.store(nowb, pa, align=1)
+                vi = _vt(n, _I64)
+                pc = _vptr(builder, ch, k, vi)
+                builder.store(builder.add(builder.load(pc, align=8), builder.zext(diff, vi)), pc, align=8)
+                pl = _vptr(builder, last, k, vi)
+                builder.store(builder.select(diff, _splat(builder, t, vi), builder.load(pl, align=8)), pl, align=8)
+
+        accA = cgutils.alloca_once_value(builder, ir.Constant(_V8, [0.0] * W))
+        accB = cgutils.alloca_once_value(builder, ir.Constant(_V8, [0.0] * W))
+        n_blocks = builder.udiv(M, _c(_I64, 16))
+        with cgutils.for_range(builder, n_blocks) as loop:
+            base = builder.mul(loop.index, _c(_I64, 16))
+            chunk(base, accA, W)
+            chunk(builder.add(base, _c(_I64, W)), accB, W)
+        A, B = builder.load(accA), builder.load(accB)
+        undef = ir.Constant(_V8, ir.Undefined)
+        lo, hi = ir.Constant(_vt(4, _I32), [0, 1, 2, 3]), ir.Constant(_vt(4, _I32), [4, 5, 6, 7])
+        acc0 = cgutils.alloca_once_value(builder, builder.shuffle_vector(A, undef, lo))
+        acc1 = builder.shuffle_vector(A, undef, hi)
+        acc2 = builder.shuffle_vector(B, undef, lo)
+        acc3 = builder.shuffle_vector(B, undef, hi)
+        start4 = builder.mul(n_blocks, _c(_I64, 16))
+        end4 = builder.mul(builder.udiv(M, _c(_I64, 4)), _c(_I64, 4))
+        with cgutils.for_range_slice(builder, start4, end4, _c(_I64, 4), inc=True) as (k, _):
+            chunk(k, acc0, 4)
+        tail = cgutils.alloca_once_value(builder, _c(_F64, 0.0))
+        with cgutils.for_range_slice(builder, end4, M, _c(_I64, 1), inc=True) as (k, _):
+            z = builder.load(builder.gep(row, [k]))
+            w = builder.load(builder.gep(a, [k]))
+            s, now = _sigma(builder, z, slope, _c(_F64, 0.0))
+            builder.store(_fma(builder, w, s, builder.load(tail)), tail)
+            if track:
+                nowb = builder.zext(now, _I8)
+                pa = builder.gep(act, [k])
+                with cgutils.if_unlikely(builder, builder.icmp_unsigned("!=", nowb, builder.load(pa))):
+                    builder.store(nowb, pa)
+                    pc = builder.gep(ch, [k])
+                    builder.store(builder.add(builder.load(pc), _c(_I64, 1)), pc)
+                    builder.store(t, builder.gep(last, [k]))
+        v = builder.fadd(builder.fadd(builder.load(acc0), acc1), builder.fadd(acc2, acc3))
+        lane = [builder.extract_element(v, _c(_I32, j)) for j in range(4)]
+        total = builder.fadd(builder.fadd(lane[0], lane[1]), builder.fadd(lane[2], lane[3]))
+        return builder.fadd(total, builder.load(tail))
+
+    return codegen
+
+
+@intrinsic
+def pl_row_sum8(typingctx, row, a, slope):  # type: ignore[no-untyped-def]
+    """``sim.simd.pl_row_sum`` in 8-wide code (same order, same bits)."""
+    _require_c_arrays("pl_row_sum8", row=row, a=a)
+    return types.float64(row, a, types.float64), _row_codegen(track=False)
+
+
+@intrinsic
+def pl_row_pass8(typingctx, row, act, changes, last, a, slope, t):  # type: ignore[no-untyped-def]
+    """``sim.simd.pl_row_pass`` in 8-wide code (same order, same bits, same bookkeeping)."""
+    _require_c_arrays("pl_row_pass8", row=row, act=act, changes=changes, last=last, a=a)
+    return types.float64(row, act, changes, last, a, types.float64, types.int64), _row_codegen(track=True)
+
+
+def _preact_codegen8(rows: int, ranged: bool = False):  # type: ignore[no-untyped-def]
+    """``sim.simd._preact_codegen`` with 8-wide blocks; then whole chunks of 8, of 4, then single entries.
+    ``ranged``: only the neurons k in [k0, k1) (two more arguments)."""
+    width = PRE_WIDTH[rows]
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        p0_v, z_v, g_v, i, out_v = args[:5]
+        p0 = context.make_array(sig.args[0])(context, builder, p0_v).data
+        zarr = context.make_array(sig.args[1])(context, builder, z_v)
+        garr = context.make_array(sig.args[2])(context, builder, g_v)
+        out = context.make_array(sig.args[4])(context, builder, out_v).data
+        n = builder.extract_value(zarr.shape, 0)
+        M = builder.extract_value(zarr.shape, 1)
+        z, g = zarr.data, garr.data
+        gn = builder.extract_value(garr.shape, 1)
+        accs = {L: [[cgutils.alloca_once(builder, _vt(L) if L > 1 else _F64) for _ in range(width if L == W else 1)]
+                    for _ in range(rows)] for L in (W, 4, 1)}
+        row_at = [builder.mul(builder.add(i, _c(_I64, r)), M) for r in range(rows)]
+
+        def g_at(ip: ir.Value, r: int) -> ir.Value:
+            return builder.load(builder.gep(g, [builder.add(builder.mul(ip, gn), builder.add(i, _c(_I64, r)))]))
+
+        def block(k: ir.Value, nvec: int, L: int) -> None:
+            vt = _vt(L) if L > 1 else _F64
+            acc = accs[L]
+
+            def ptr(base: ir.Value, off: ir.Value) -> ir.Value:
+                return _vptr(builder, base, off, vt) if L > 1 else builder.gep(base, [off])
+
+            for r in range(rows):
+                for v in range(nvec):
+                    kv = builder.add(builder.add(row_at[r], k), _c(_I64, L * v))
+                    builder.store(builder.load(ptr(p0, kv), align=8), acc[r][v])
+            with cgutils.for_range(builder, n) as loop:
+                ip = loop.index
+                gv = [g_at(ip, r) for r in range(rows)]
+                if L > 1:
+                    gv = [_splat(builder, x, vt) for x in gv]
+                zrow = builder.add(builder.mul(ip, M), k)
+                for v in range(nvec):
+                    zv = builder.load(ptr(z, builder.add(zrow, _c(_I64, L * v))), align=8)
+                    for r in range(rows):
+                        builder.store(_fma(builder, zv, gv[r], builder.load(acc[r][v])), acc[r][v])
+            for r in range(rows):
+                for v in range(nvec):
+                    kv = builder.add(builder.add(row_at[r], k), _c(_I64, L * v))
+                    builder.store(builder.load(acc[r][v]), ptr(out, kv), align=8)
+
+        k0, k1 = (args[5], args[6]) if ranged else (_c(_I64, 0), M)
+        count = builder.sub(k1, k0)
+        blk = W * width
+        n_blocks = builder.udiv(count, _c(_I64, blk))
+        with cgutils.for_range(builder, n_blocks) as loop:
+            block(builder.add(k0, builder.mul(loop.index, _c(_I64, blk))), width, W)
+        start = builder.add(k0, builder.mul(n_blocks, _c(_I64, blk)))
+        for L in (W, 4, 1):
+            end = builder.add(k0, builder.mul(builder.udiv(count, _c(_I64, L)), _c(_I64, L)))
+            with cgutils.for_range_slice(builder, start, end, _c(_I64, L), inc=True) as (k, _):
+                block(k, 1, L)
+            start = end
+        return context.get_dummy_value()
+
+    return codegen
+
+
+@intrinsic
+def preact_row8(typingctx, P0t, zeff, G, i, out):  # type: ignore[no-untyped-def]
+    """``sim.simd.preact_row`` in 8-wide code (same bits)."""
+    _preact_typing("preact_row8", P0t, zeff, G, out)
+    return types.void(P0t, zeff, G, types.intp, out), _preact_codegen8(1)
+
+
+@intrinsic
+def preact_rows2_8(typingctx, P0t, zeff, G, i, out):  # type: ignore[no-untyped-def]
+    """``sim.simd.preact_rows2`` in 8-wide code (same bits)."""
+    _preact_typing("preact_rows2_8", P0t, zeff, G, out)
+    return types.void(P0t, zeff, G, types.intp, out), _preact_codegen8(2)
+
+
+@intrinsic
+def preact_row8_range(typingctx, P0t, zeff, G, i, out, k0, k1):  # type: ignore[no-untyped-def]
+    """``preact_row8`` on the neurons k0 <= k < k1 only (same bits on them)."""
+    _preact_typing("preact_row8_range", P0t, zeff, G, out)
+    return types.void(P0t, zeff, G, types.intp, out, types.intp, types.intp), _preact_codegen8(1, True)
+
+
+@intrinsic
+def preact_rows2_8_range(typingctx, P0t, zeff, G, i, out, k0, k1):  # type: ignore[no-untyped-def]
+    """``preact_rows2_8`` on the neurons k0 <= k < k1 only (same bits on them)."""
+    _preact_typing("preact_rows2_8_range", P0t, zeff, G, out)
+    return types.void(P0t, zeff, G, types.intp, out, types.intp, types.intp), _preact_codegen8(2, True)
+
+
+def _update_codegen8(context, builder, sig, args):  # type: ignore[no-untyped-def]
+    z_v, zc_v, p_v, a_v, ci, slope, ze_v = args
+    z, zc, p, a, ze = (context.make_array(sig.args[j])(context, builder, v).data
+                       for j, v in ((0, z_v), (1, zc_v), (2, p_v), (3, a_v), (6, ze_v)))
+    M = builder.extract_value(context.make_array(sig.args[0])(context, builder, z_v).shape, 0)
+
+    def step(k: ir.Value, L: int) -> None:
+        vt = _vt(L) if L > 1 else _F64
+
+        def ld(base: ir.Value) -> ir.Value:
+            return builder.load(_vptr(builder, base, k, vt) if L > 1 else builder.gep(base, [k]), align=8)
+
+        def st(val: ir.Value, base: ir.Value) -> None:
+            builder.store(val, _vptr(builder, base, k, vt) if L > 1 else builder.gep(base, [k]), align=8)
+
+        def sp(x: ir.Value) -> ir.Value:
+            return _splat(builder, x, vt) if L > 1 else x
+
+        one = ir.Constant(vt, [1.0] * L) if L > 1 else _c(_F64, 1.0)
+        zero = ir.Constant(vt, [0.0] * L) if L > 1 else _c(_F64, 0.0)
+        ds = builder.select(builder.fcmp_ordered(">=", ld(p), zero), one, sp(slope))
+        x = builder.fmul(builder.fmul(sp(ci), ld(a)), ds)
+        t, zcn = _two_sum_add(builder, ld(z), ld(zc), x)
+        st(zcn, zc)
+        st(t, z)
+        st(builder.fadd(t, zcn), ze)
+
+    start = _c(_I64, 0)
+    for L in (W, 4, 1):
+        end = builder.mul(builder.udiv(M, _c(_I64, L)), _c(_I64, L))
+        with cgutils.for_range_slice(builder, start, end, _c(_I64, L), inc=True) as (k, _):
+            step(k, L)
+        start = end
+    return context.get_dummy_value()
+
+
+@intrinsic
+def pl_update_row8(typingctx, Z, Zc, P, a, ci, slope, zeff):  # type: ignore[no-untyped-def]
+    """``sim.simd.pl_update_row`` in 8-wide code (same bits)."""
+    from numba.core.errors import TypingError
+
+    for arg, ty in (("Z", Z), ("Zc", Zc), ("P", P), ("a", a), ("zeff", zeff)):
+        if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == types.float64):
+            raise TypingError(f"pl_update_row8: {arg} must be a 1-D C-contiguous float64 array; got {ty}")
+    return types.void(Z, Zc, P, a, types.float64, types.float64, zeff), _update_codegen8
