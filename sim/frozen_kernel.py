@@ -27,6 +27,7 @@ from numba import njit
 
 from . import kernel
 from .simd import free_flips, free_update, lane_sum
+from .vexp import padded, vexp
 
 
 @njit(cache=True)
@@ -99,7 +100,8 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
     """Up to ``n_steps`` uncertified steps from step t0; returns the count done before a non-finite margin.
 
     S and A are compensated sums (Neumaier's correction for S, the same exact error computed branch-free
-    with Knuth's TwoSum for A)."""
+    with Knuth's TwoSum for A).  The n loss derivatives are ``kernel.dloss``'s formulas with the exps
+    computed together (``sim.vexp``, within 1 ulp of libm's): GD to rounding, as before."""
     n = S.shape[0]
     nC = PT.shape[0]
     nc = QS.shape[1]
@@ -113,6 +115,7 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
     marg = np.empty(n)
     part = np.empty((4, n))
     inc = np.empty(n)
+    xe, ex = np.zeros(padded(n)), np.empty(padded(n))  # sim.vexp's scratch, padded to 8 entries
     for i in range(n):
         Seff[i] = S[i] + Sc[i]
     for e in range(nC):
@@ -137,9 +140,18 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
             marg[i] = acc + ((part[0, i] + part[1, i]) + (part[2, i] + part[3, i]))
         for c in range(nc):
             marg[cls_i[c]] += ya[c] * sumsig[c]
+        for i in range(n):  # the loss derivatives: exp(-|z|) (logistic) or exp(-z), vectorized (sim.vexp)
+            if not math.isfinite(marg[i]):
+                return s
+            xe[i] = -abs(marg[i]) if loss_kind == kernel.LOGISTIC else -marg[i]
+        vexp(xe, ex)
         for i in range(n):
-            lp = kernel.dloss(marg[i], loss_kind)
-            if not (math.isfinite(marg[i]) and math.isfinite(lp)):
+            e = ex[i]
+            if loss_kind == kernel.LOGISTIC:  # kernel.dloss's two branches
+                lp = -e / (1.0 + e) if marg[i] >= 0.0 else -1.0 / (1.0 + e)
+            else:
+                lp = -e
+            if not math.isfinite(lp):
                 return s
             inc[i] = -(eta / n) * lp
         for i in range(n):
@@ -159,6 +171,53 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
                 Pe[cross[j, 0]] += cross_coef[j] * Aeff[cross[j, 1]]
         for c in range(nc):  # the pattern bookkeeping at t + 1 and the sum of sigma(P_e)
             sumsig[c] = free_flips(Pe, s_e, chg_e, last_e, cls_ptr[c], cls_ptr[c + 1], slope, t0 + s + 1)
+    return n_steps
+
+
+@njit(cache=True)
+def _steps_frozen(m0: np.ndarray, Mm: np.ndarray, eta: float, loss_kind: int, S: np.ndarray, Sc: np.ndarray,
+                  absinc: np.ndarray, n_steps: int) -> int:
+    """``_steps`` with no free entries (the whole pattern frozen: in the regime), the same numbers bit for
+    bit: margins(t) = m0 + Mm S, each summed in the same i' order, but with i' outer and i inner so that
+    the n sums advance together in vector registers; no class loops."""
+    n = S.shape[0]
+    MmT = np.ascontiguousarray(Mm.T)
+    Seff = np.empty(n)
+    marg = np.empty(n)
+    lp = np.empty(n)
+    xe, ex = np.zeros(padded(n)), np.empty(padded(n))
+    logistic = loss_kind == kernel.LOGISTIC
+    for i in range(n):
+        Seff[i] = S[i] + Sc[i]
+    for s in range(n_steps):
+        for i in range(n):
+            marg[i] = m0[i]
+        for ip in range(n):
+            si = Seff[ip]
+            for i in range(n):
+                marg[i] += MmT[ip, i] * si
+        for i in range(n):  # branch-free loops (vectorized); the finiteness test after them
+            marg[i] = marg[i] + 0.0  # _steps adds the (empty) A terms: the same bits (-0.0 -> 0.0)
+            xe[i] = -abs(marg[i]) if logistic else -marg[i]
+        vexp(xe, ex)
+        for i in range(n):
+            e = ex[i]
+            if logistic:
+                lp[i] = -e / (1.0 + e) if marg[i] >= 0.0 else -1.0 / (1.0 + e)
+            else:
+                lp[i] = -e
+        for i in range(n):
+            if not (math.isfinite(marg[i]) and math.isfinite(lp[i])):
+                return s
+        for i in range(n):  # S += inc compensated: Knuth's TwoSum, the exact error kahan_add's branches give
+            x = -(eta / n) * lp[i]
+            s0 = S[i]
+            t = s0 + x
+            bv = t - s0
+            Sc[i] += (s0 - (t - bv)) + (x - bv)
+            S[i] = t
+            absinc[i] += abs(x)
+            Seff[i] = t + Sc[i]
     return n_steps
 
 
@@ -211,6 +270,8 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
                           keep_c[2], keep_c[3])
 
     def steps(t: int, k: int) -> int:
+        if nC == 0:
+            return _steps_frozen(m0, Mm, eta, loss_kind, S, Sc, absinc, k)
         return _steps(m0, Mm, MA, PT, QS, cls_ptr, cls_i, ya, selfc, cross, cross_coef, slope, eta, loss_kind,
                       S, Sc, A, Ac, s_e, chg_e, last_e, absinc, t, k)
 
