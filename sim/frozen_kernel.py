@@ -148,7 +148,7 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
         for i in range(n):
             e = ex[i]
             if loss_kind == kernel.LOGISTIC:  # kernel.dloss's two branches
-                lp = -e / (1.0 + e) if marg[i] >= 0.0 else -1.0 / (1.0 + e)
+                lp = -(e if marg[i] >= 0.0 else 1.0) / (1.0 + e)
             else:
                 lp = -e
             if not math.isfinite(lp):
@@ -203,12 +203,14 @@ def _steps_frozen(m0: np.ndarray, Mm: np.ndarray, eta: float, loss_kind: int, S:
         for i in range(n):
             e = ex[i]
             if logistic:
-                lp[i] = -e / (1.0 + e) if marg[i] >= 0.0 else -1.0 / (1.0 + e)
+                lp[i] = -(e if marg[i] >= 0.0 else 1.0) / (1.0 + e)  # kernel.dloss, one division
             else:
                 lp[i] = -e
-        for i in range(n):
-            if not (math.isfinite(marg[i]) and math.isfinite(lp[i])):
-                return s
+        bad = 0
+        for i in range(n):  # an integer reduction: vectorized
+            bad |= not (math.isfinite(marg[i]) and math.isfinite(lp[i]))
+        if bad:
+            return s
         for i in range(n):  # S += inc compensated: Knuth's TwoSum, the exact error kahan_add's branches give
             x = -(eta / n) * lp[i]
             s0 = S[i]

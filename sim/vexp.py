@@ -81,19 +81,24 @@ def _vexp8(typingctx, x, out, lo):  # type: ignore[no-untyped-def]
     return types.void(x, out, types.intp), codegen
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def vexp(x: np.ndarray, out: np.ndarray) -> None:
     """out[i] = exp(x[i]) for i < len(out); ``x`` and ``out`` are padded to a multiple of 8 entries (the
     padding of ``x`` must be finite, e.g. 0)."""
     n = out.shape[0]
     for lo in range(0, n, W):
         _vexp8(x, out, lo)
-    for i in range(n):
-        if not (-LIMIT <= x[i] <= LIMIT):
-            out[i] = math.exp(x[i])
+    outside = 0
+    for i in range(n):  # an integer reduction: vectorized
+        outside |= not (-LIMIT <= x[i] <= LIMIT)
+    if outside:
+        for i in range(n):
+            if not (-LIMIT <= x[i] <= LIMIT):
+                out[i] = math.exp(x[i])
 
 
 @njit(cache=True)
 def padded(n: int) -> int:
     """The length of the scratch arrays ``vexp`` needs for n entries."""
     return (n + W - 1) // W * W
+
