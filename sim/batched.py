@@ -24,7 +24,7 @@ from . import kernel
 from .config import SimConfig
 from .data import Dataset
 from .driver import drive
-from .frozen import BUDGET_SHARE, AutoState
+from .frozen import AutoState
 from .init import Init
 from .simd_wide import HOST_LANES
 from .simulate import resolve, simulate
@@ -155,7 +155,7 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
                 for b in np.flatnonzero(leave):
                     autos[b] = AutoState(batch.view(b), quiet=quiet, max_free=max_free)
                     autos[b].span_run = quiet  # it has run a quiet window: enter at once
-                    autos[b].budget += BUDGET_SHARE * batch.t * autos[b].span_ns  # its span steps' share
+                    autos[b].budget += batch.t * autos[b].span_ns  # its span steps' share (x SHARE)
                     batch.skip[b] = True
                 window = min(2 * window, 2**14)
         batch.t = max(batch.t, t_ck)  # all left the batch: its clock follows the checkpoints

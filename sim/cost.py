@@ -6,13 +6,13 @@ rounding, not bit for bit, so a decision taken on measured times would make a ru
 the machine's load.  The constants were fitted (declared, not derived) to one-core measurements on the
 project's machine on 2026-12-06 (Intel Xeon, AVX-512, numba 0.68; ``benchmarks/scaling.py`` prints
 ``auto`` against ``span`` at every size, the test of the model) over n in {10, 20, 50, 100} and
-M in {10, ..., 800}, on in-regime and KCG section 6 data; they are within a factor 2 of every
-measurement there.  Only ratios between them matter.
+M in {10, ..., 2000}, on in-regime and KCG section 6 data (the entry's constants by least squares over
+15 configurations); they are within a factor 2 of every measurement there.  Only ratios between them matter.
 
 * span step: ``SPAN_NS0 + SPAN_NS_PER_FLOP * (2 M n^2 + 13 M n)`` (``sim.batched.flops_per_step``);
 * frozen-pattern step: a fixed part, the n x n margin product, and per free entry, per class and
   point, per pair of free entries on one neuron (``sim.frozen_kernel._steps``);
-* a hand-back: the failed block redone by bisection, one certificate per halving;
+* a certificate: the n x n box bound of every group (``sim.frozen_kernel._certified``);
 * entering: building ``FrozenPattern`` (a fixed part, the M x n pattern arrays, the n x n certificate
   matrix of each group, the pairs of free entries on one neuron).
 """
@@ -29,12 +29,13 @@ FROZEN_NS_PER_N2 = 0.45
 FROZEN_NS_PER_ENTRY = 1.5
 FROZEN_NS_PER_CLASS_POINT = 2.0
 FROZEN_NS_PER_PAIR = 1.5
-ENTRY_NS0 = 6.0e5
-ENTRY_NS_PER_MN = 160.0
-ENTRY_NS_PER_GROUP = 2.0e3
-ENTRY_NS_PER_GROUP_N2 = 3.0
-ENTRY_NS_PER_PAIR = 600.0
-ENTRY_NS_PER_ENTRY = 500.0
+ENTRY_NS0 = 3.0e5
+ENTRY_NS_PER_MN = 225.0
+ENTRY_NS_PER_GROUP = 650.0
+ENTRY_NS_PER_GROUP_N2 = 5.0
+ENTRY_NS_PER_PAIR = 185.0
+ENTRY_NS_PER_ENTRY = 2000.0
+CLASSES_NS_PER_ENTRY = 3000.0  # counting the classes of the free entries (np.unique), in the gate itself
 
 
 def span_ns(M: int, n: int) -> float:
@@ -55,15 +56,10 @@ def entry_ns(M: int, n: int, n_free: int, n_groups: int, n_pairs: int) -> float:
             + ENTRY_NS_PER_ENTRY * n_free)
 
 
-CERT_NS_PER_GROUP_N2 = 2.0
+CERT_NS_PER_GROUP_N2 = 2.0  # measured 1.3-1.4 ns at n = 20-100
 
 
 def certificate_ns(n: int, n_groups: int) -> float:
     """Predicted time of one certificate (``sim.frozen_kernel._certified``: a group's n x n box bound)."""
     return CERT_NS_PER_GROUP_N2 * n_groups * n * n
 
-
-def handback_ns(n: int, n_groups: int, block: int, step_ns: float) -> float:
-    """Predicted time lost when a block of ``block`` frozen-pattern steps fails its certificate: the block
-    run, then bisected (at most twice its steps) with one certificate per halving."""
-    return 2.0 * block * step_ns + (block.bit_length() + 1) * certificate_ns(n, n_groups)

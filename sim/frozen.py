@@ -43,7 +43,9 @@ from . import cost, kernel
 from .frozen_kernel import frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
-BUDGET_SHARE = 1.0 / 16.0  # of the span engine's predicted time, for hand-overs (``AutoState._pays``)
+# the share of the span engine's predicted time the auto engine may spend on hand-overs (``AutoState._pays``)
+BUDGET_SHARE = 32  # as 1 / BUDGET_SHARE; the budget is an integer in ns / BUDGET_SHARE, so that its sums are
+# exact and a run's hand-overs do not depend on where its checkpoints split the steps
 
 
 class FrozenPattern:
@@ -139,8 +141,11 @@ class AutoState:
     pattern that keeps switching costs few wasted entries, and one whose free set keeps growing slowly
     (ReLU outside the regime) is not left to the span engine for long.  A switch is also made only when
     the cost model of ``sim.cost`` says it pays (``_pays``): the hand-overs' predicted overhead stays
-    within ``BUDGET_SHARE`` of the span engine's predicted time, so ``auto`` is never much slower than
-    ``span`` (``gate=False`` switches whenever the pattern allows, for tests of the frozen engine).
+    within 1 / ``BUDGET_SHARE`` of the span engine's predicted time, so ``auto`` is never much slower than
+    ``span`` (``gate=False`` switches whenever the pattern allows, for tests of the frozen engine).  The
+    accounting counts the certificates, whose blocks restart at every ``advance`` call, so with the gate
+    on, where the engine hands over can depend on where the checkpoints split the steps (the numbers then
+    agree to rounding, as any two engines do); without it they are the same bit for bit.
 
     On a free entry sliding along the kink the two engines' numbers agree to rounding until the entry's
     pre-activation lands within rounding of 0; from there each engine's floating-point trajectory may
@@ -154,10 +159,13 @@ class AutoState:
         self.span = span
         self.gate = gate
         M, n = span.P0.shape
-        self.span_ns = cost.span_ns(M, n)
-        self.budget = cost.INITIAL_BUDGET_NS  # model nanoseconds it may still spend on hand-overs
-        self.frozen_est = 0.0  # predicted ns per step of the current frozen pattern
+        self.span_ns = round(cost.span_ns(M, n))
+        self.budget = BUDGET_SHARE * round(cost.INITIAL_BUDGET_NS)  # predicted ns it may still spend, x SHARE
+        self.frozen_est = 0  # predicted ns per step of the current frozen pattern
+        self.cert_ns = 0  # predicted ns per certificate of the current frozen pattern
         self.declined = 0
+        self.stopped = 0  # frozen runs stopped because they no longer paid (frozen_steps' status 3)
+        self.work = np.zeros(2, dtype=np.int64)  # frozen-pattern steps computed, certificates (frozen_steps)
         self.quiet = quiet
         self.max_free = max_free
         self.max_quiet = max(quiet, max_quiet)
@@ -198,20 +206,25 @@ class AutoState:
                     self.span_run = 0
                     self.quiet = min(2 * self.quiet, self.max_quiet)
             if self.frozen is not None:
+                work0 = self.work.copy()
                 done, status = self.run_frozen(target - sp.t)
                 sp.t += int(done)
                 self.frozen_steps += int(done)
-                self.budget += done * (self.span_ns - self.frozen_est)
+                computed, certificates = (int(v) for v in self.work - work0)
+                # the span steps these replaced, less what they cost (redone steps and certificates too)
+                self.budget += BUDGET_SHARE * (done * self.span_ns - computed * self.frozen_est
+                                               - certificates * self.cert_ns)
                 if status == 0:
                     continue
-                fp = self.frozen
-                block = min(2048, max(8, self.seg_steps))  # the failed block's length (lengths double)
-                self.budget -= cost.handback_ns(fp.B.shape[1], fp.B.shape[0], block, self.frozen_est)
                 self._exit()
                 self.handbacks += 1
                 self.quiet = min(2 * self.quiet, self.max_quiet)
                 if status == 2:
                     return sp.t
+                if status == 3:  # stopped paying (sim.cost): back to the span engine, no step refused
+                    self.span_run = 0
+                    self.stopped += 1
+                    continue
                 bad = sp.advance(1)  # the span engine takes the step the certificate refused
                 self.span_run = 1
             else:
@@ -219,7 +232,7 @@ class AutoState:
                 k = min(left, max(1, self.quiet - self.span_run)) if self.eligible_kind else left
                 bad = sp.advance(k)
                 self.span_run += k
-                self.budget += BUDGET_SHARE * k * self.span_ns
+                self.budget += k * self.span_ns
             if bad is not None:
                 return bad
         return None
@@ -233,9 +246,15 @@ class AutoState:
             fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross, fp.cross_coef,
             fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef,
             float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e, self.chg_e, self.last_e,
-            self.absinc, sp.t, n_steps, 8 if self.seg_steps == 0 else 256)
+            self.absinc, sp.t, n_steps, self.work, self._costs(), 8 if self.seg_steps == 0 else 256)
         self.seg_steps += int(done)
         return int(done), int(status)
+
+    def _costs(self) -> np.ndarray:
+        """(ns per frozen step, per certificate, per span step, allowance) for ``frozen_steps``: a run
+        may spend at most the budget beyond the span steps it replaces (integers: ns, the budget x SHARE)."""
+        return np.array([self.frozen_est, self.cert_ns, self.span_ns, max(self.budget, 0), BUDGET_SHARE],
+                        dtype=np.int64)
 
     def observe(self, check: bool = True) -> dict[str, np.ndarray] | None:
         if self.frozen is not None:
@@ -244,7 +263,7 @@ class AutoState:
 
     def info(self) -> dict[str, object]:
         return {"frozen_steps": self.frozen_steps, "frozen_entries": self.entries,
-                "handbacks": self.handbacks, "declined": self.declined,
+                "handbacks": self.handbacks, "declined": self.declined, "stopped": self.stopped,
                 "free_max": self.free_max, "free_ties": self.free_ties,
                 # Neumaier: |error of S_i| <= 2 eps sum |increments| (+ O(N eps^2)), summed over entries;
                 # every A_e has increments s_e inc_i <= inc_i, so the same bound holds for it
@@ -256,8 +275,10 @@ class AutoState:
         """The cost gate (``sim.cost``): enter only if a frozen-pattern step is predicted faster than a
         span step and the predicted cost of entering is covered by the budget, which starts at
         ``cost.INITIAL_BUDGET_NS`` and earns
-        ``BUDGET_SHARE`` of every span step's predicted time and what every frozen-pattern step saved.
-        So the hand-overs' predicted overhead stays within ``BUDGET_SHARE`` of the span engine's time;
+        1 / ``BUDGET_SHARE`` of every span step's predicted time and what the frozen-pattern engine saved: the
+        span steps it replaced less the steps it computed (failed blocks redone included) and its
+        certificates, all at their predicted costs.
+        So the hand-overs' predicted overhead stays within 1 / ``BUDGET_SHARE`` of the span engine's time;
         a pattern that keeps failing its certificate at once (KCG section 6 data at n >= 20) is
         retried ever more rarely.  Decided from the shapes, never from a clock, so a seed still fixes
         every number."""
@@ -268,23 +289,19 @@ class AutoState:
         per_neuron = free.sum(axis=1)
         n_free = int(per_neuron.sum())
         n_pairs = int(np.sum(per_neuron * (per_neuron - 1)))
-        entry = cost.entry_ns(M, n, n_free, int(np.count_nonzero(per_neuron)) + 2, n_pairs)
+        entry = BUDGET_SHARE * round(cost.entry_ns(M, n, n_free, int(np.count_nonzero(per_neuron)) + 2, n_pairs))
         if entry > self.budget or cost.frozen_ns(n, n_free, 0, n_pairs) > self.span_ns:
             self.declined += 1  # (the class count only raises the estimate: not needed to decline)
             return False
-        if n_free:
+        if cost.frozen_ns(n, n_free, n_free, n_pairs) > self.span_ns:  # at most one class per entry: count
+            self.budget -= BUDGET_SHARE * round(cost.CLASSES_NS_PER_ENTRY * n_free)
             ke, ie = np.nonzero(free)
             s = np.where(sp.P >= 0.0, 1.0, 0.0)
             key = np.concatenate([sp.a[ke][:, None], (s * ~free)[ke], ie[:, None].astype(float)], axis=1)
-            n_classes = len(np.unique(key, axis=0))
-        else:
-            n_classes = 0
-        est = cost.frozen_ns(n, n_free, n_classes, n_pairs)
-        if est > self.span_ns:
-            self.declined += 1
-            return False
+            if cost.frozen_ns(n, n_free, len(np.unique(key, axis=0)), n_pairs) > self.span_ns:
+                self.declined += 1
+                return False
         self.budget -= entry
-        self.frozen_est = est
         return True
 
     def _enter(self, free: np.ndarray) -> None:
@@ -302,6 +319,8 @@ class AutoState:
         self.chg_e = np.zeros(fp.n_free, dtype=np.int64)
         self.last_e = sp.last_changet[fp.ie, fp.ke].copy()
         self.entries += 1
+        self.frozen_est = round(cost.frozen_ns(sp.data.n, fp.n_free, len(fp.cls_i), len(fp.cross)))
+        self.cert_ns = round(cost.certificate_ns(sp.data.n, fp.B.shape[0]))
         self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little
         self.free_max = max(self.free_max, fp.n_free)
 

@@ -230,7 +230,8 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
                  check: np.ndarray, rowscale: np.ndarray, gf_ptr: np.ndarray, gf_e: np.ndarray,
                  gf_coef: np.ndarray, eta: float, loss_kind: int, S: np.ndarray, Sc: np.ndarray, A: np.ndarray,
                  Ac: np.ndarray, s_e: np.ndarray, chg_e: np.ndarray, last_e: np.ndarray, absinc: np.ndarray,
-                 t0: int, n_steps: int, block: int = 256, max_block: int = 2048) -> tuple[int, int]:
+                 t0: int, n_steps: int, work: np.ndarray, costs: np.ndarray, block: int = 256,
+                 max_block: int = 2048) -> tuple[int, int]:
     """Advance by up to ``n_steps`` certified steps from step t0, in place.
 
     Steps run in blocks; S and A are nondecreasing, so a block is certified at once on the box spanned
@@ -240,7 +241,12 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
     the single step that would change a frozen sign (or turn a margin non-finite): O(log) certificates
     and at most twice the block's steps.  Returns (steps done, status): 0 all done,
     1 the next step would change a frozen sign (or bring it within rounding of 0) -- the state is left
-    before it --, 2 a margin or l' became non-finite.
+    before it --, 2 a margin or l' became non-finite, 3 the run stopped paying: with ``costs`` (int64) =
+    (ns per step, ns per certificate, ns per span step, allowance x scale, scale), the predicted time of
+    the steps computed (redone ones included) and the certificates exceeds that of the span steps done
+    by more than the allowance (the auto engine then hands back; ``sim.cost``; integers, so that the
+    decision does not depend on how the caller splits the steps).  ``work`` (int64, 2) counts the steps
+    computed and the certificates.
     """
     n = S.shape[0]
     nC = A.shape[0]
@@ -268,10 +274,12 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
             keep_c[2 + r, e] = A[e] + Ac[e]
 
     def certified() -> bool:
+        work[1] += 1
         return _certified(B, E, active, check, rowscale, gf_ptr, gf_e, gf_coef, keep_f[3], keep_f[4],
                           keep_c[2], keep_c[3])
 
     def steps(t: int, k: int) -> int:
+        work[0] += k
         if nC == 0:
             return _steps_frozen(m0, Mm, eta, loss_kind, S, Sc, absinc, k)
         return _steps(m0, Mm, MA, PT, QS, cls_ptr, cls_i, ya, selfc, cross, cross_coef, slope, eta, loss_kind,
@@ -279,7 +287,10 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
 
     done = 0
     length = block
+    w0, w1 = work[0], work[1]
     while done < n_steps:
+        if costs[4] * ((work[0] - w0) * costs[0] + (work[1] - w1) * costs[1] - done * costs[2]) > costs[3]:
+            return done, 3
         k = min(length, n_steps - done)
         save()
         corner(0)
