@@ -26,7 +26,7 @@ from .._internal.tolerance import sum_bound
 from .program import MaxMarginSolution, solve_program
 
 
-@check("FVB-3.2d")
+@check("FVB-3.2d", hunt=True)
 def check_program_is_gd_limit(traj: Trajectory, lim: LimitDirection | None = None,
                               sol: MaxMarginSolution | None = None) -> CheckResult:
     """FVB-3.2d:limit -- GD's limit direction (frozen pattern) equals the program (11)'s W*."""

@@ -102,7 +102,7 @@ from .._internal.kkt import (
 from .._internal.result import CheckResult
 from .._internal.tolerance import sum_bound
 from .program import MaxMarginSolution, SolverNotConverged, solve_primal_slsqp, solve_program
-from .regime import C_GF_STEP, fvb7_ratio, in_fvb_gf_regime
+from .regime import C_GF_STEP, FVB_GF_AXES, fvb7_ratio, in_fvb_gf_regime
 
 # ---- declared constants ----------------------------------------------------------------------------
 
@@ -205,6 +205,7 @@ register(Claim(
               "solutions; FVB-3.2d:gd angle(W(t), W*) -> 0 along GD." + _GD,
     assumptions=_ASSUME, in_regime=in_fvb_gf_regime, declared={"beta_min": BETA_MIN, "hunt_tol": HUNT_TOL},
     sources={"beta_min": SOURCES["BETA_MIN"], "hunt_tol": SOURCES["HUNT_TOL"]},
+    regime="fvb-gf", axes=FVB_GF_AXES,  # hunted and walked on FVB-3.2d:limit (invariants.fvb.limits)
     reading="dual of (11): min_{lambda>=0} 1/2 lambda^T Q lambda - 1^T lambda, "
             "Q = (m1/m) S G S + (m2/m) T G T, S = diag(1 on I+, -gamma on I-), "
             "T = diag(1 on I-, -gamma on I+) (invariants.fvb_program)"))

@@ -136,6 +136,7 @@ def in_fvb_gf_regime(cfg: SimConfig, data: Dataset) -> bool:
 # ---- Thm 4.2's placements and cases ------------------------------------------------------------
 
 FVB_GD_AXES = ("near-orthogonality", "step size", "init scale")
+FVB_GF_AXES = ("near-orthogonality", "step size")  # Thm 3.2: (7), and GD's step as gradient flow's proxy
 GRAMS = ("random", "ones", "adversarial")
 
 
@@ -265,20 +266,21 @@ register_regime(Regime(
 @st.composite
 def fvb7_data(draw: st.DrawFn, n: tuple[int, int] = (2, 10), gamma: tuple[float, float] = (0.1, 0.95),
               R_choices: tuple[float, ...] = (1.0, 1.2, 1.5, 2.0), power: float = 3.0,
-              u: tuple[float, float] = (0.0, 1.0)) -> tuple[Dataset, float]:
+              u: tuple[float, float] = (0.0, 1.0), kinds: tuple[str, ...] | None = None) -> tuple[Dataset, float]:
     """Data meeting (7) (``power`` = 3; other powers build the planted 'wrong gamma power' data).
 
     Gram kinds: random nearly-orthogonal; worst-case data with p exactly at (7)'s bound (``adversarial``,
     ``_internal.adversarial``; power 3 only); equicorrelated with same-class (``labels``), all-positive
     (``ones``) or opposite-class (``neg``) correlations, rescaled to norms in [R_min, R R_min] (the two
     ends attained), so p = u gamma^power R_min^2 / (3 R^2 n) exactly up to the rescaling.  R_min = 1 or
-    sqrt(d) (the claims are scale-free; both are exercised)."""
+    sqrt(d) (the claims are scale-free; both are exercised).  ``kinds`` restricts the Gram kinds; ``u`` > 1
+    places the data past (7) (capped where the Gram matrix would stop being positive definite)."""
     nn = draw(st.integers(*n), label="n")
     g = draw(st.floats(*gamma), label="gamma")
     R = draw(st.sampled_from(R_choices), label="R")
     uu = draw(st.floats(*u), label="p fraction") * (1 - 1e-9)
-    kinds = ["random", "labels", "ones", "neg"] + (["adversarial"] if power == 3.0 else [])
-    kind = draw(st.sampled_from(kinds), label="gram")
+    allowed = ["random", "labels", "ones", "neg"] + (["adversarial"] if power == 3.0 else [])
+    kind = draw(st.sampled_from([k for k in allowed if kinds is None or k in kinds]), label="gram")
     d = 10 ** draw(st.integers(2, 6), label="log10 d")
     r_min = draw(st.sampled_from([1.0, math.sqrt(d)]), label="R_min")
     seed = draw(st.integers(0, 2**31 - 1), label="seed")
@@ -303,23 +305,67 @@ def fvb7_data(draw: st.DrawFn, n: tuple[int, int] = (2, 10), gamma: tuple[float,
 
 
 @st.composite
-def fvb_gf_cases(draw: st.DrawFn, steps: int = 1_000_000, checkpoints: int = 40) -> Case:
+def fvb_gf_cases(draw: st.DrawFn, steps: int = 1_000_000, checkpoints: int = 40, past: str | None = None,
+                 factor: tuple[float, float] = (1.0, 1e3), gram: str = "mixed", scale_horizon: bool = True) -> Case:
     """GD proxies of gradient flow inside Thm 3.2: leaky ReLU, logistic or exponential loss, data meeting
     (7), eta = f n / R_max^2 with f in [0.1, 1] (``C_GF_STEP``), sigma0 = 10^-k / sqrt(m d) with k in [1, 4]
-    (||W(0)||_F ~ 10^-k R_min^0: small next to ||W*|| log t), m in [2, 12], m1 in [1, m - 1]."""
-    data, g = draw(fvb7_data(n=(2, 8), gamma=(0.2, 0.9)))
+    (||W(0)||_F ~ 10^-k R_min^0: small next to ||W*|| log t), m in [2, 12], m1 in [1, m - 1].
+    ``past=AXIS`` puts that assumption's fraction at a factor in ``factor`` (hunts); ``gram``: "mixed"
+    (every kind of ``fvb7_data``), or one kind."""
+    if past is not None and past not in FVB_GF_AXES:
+        raise ValueError(f"past must be one of {FVB_GF_AXES} or None; got {past!r}")
+    kinds = None if gram == "mixed" else (gram,)
+    if past == "near-orthogonality":
+        if gram == "adversarial":
+            raise ValueError("gram='adversarial' stays inside (7) (past= another axis)")
+        f = draw_factor(draw, past, factor)
+        data, g = draw(fvb7_data(n=(2, 8), gamma=(0.2, 0.9), u=(f, f), kinds=kinds or ("random",)))
+    else:
+        data, g = draw(fvb7_data(n=(2, 8), gamma=(0.2, 0.9), kinds=kinds))
     m = draw(st.integers(2, 12), label="m")
     m1 = draw(st.integers(1, m - 1), label="m1")
     loss = draw(st.sampled_from(["logistic", "exponential"]), label="loss")
-    eta = draw(st.floats(0.1, 1.0), label="eta fraction") * C_GF_STEP * data.n / data.R_max**2
+    e_frac = draw_factor(draw, past, factor) if past == "step size" else draw(st.floats(0.1, 1.0),
+                                                                               label="eta fraction")
+    eta = e_frac * C_GF_STEP * data.n / data.R_max**2
     k = draw(st.floats(1.0, 4.0), label="-log10 init")
     sigma0 = 10**-k / (math.sqrt(m * data.d) * data.R_min)  # ||W(0)||_F ~ 10^-k / R_min, ||W*|| ~ 1 / R_min
     cfg = SimConfig(network="fvb", activation="leaky_relu", gamma=g, loss=loss, n=data.n, d=data.d, m=m,
-                    m1=m1, eta=eta, sigma0=sigma0, steps=horizon(steps), num_checkpoints=checkpoints,
-                    seed=draw(st.integers(0, 2**31 - 1), label="seed"))
-    case = Case(cfg, data)
-    assert in_fvb_gf_regime(cfg, data), case
+                    m1=m1, eta=eta, sigma0=sigma0, steps=horizon(steps) if scale_horizon else steps,
+                    num_checkpoints=checkpoints, seed=draw(st.integers(0, 2**31 - 1), label="seed"))
+    case = Case(cfg, data, regime="fvb-gf")
+    assert in_fvb_gf_regime(cfg, data) or past is not None, case
     return case
+
+
+def _gf_case(n: int, gamma: float, d: int, seed: int, steps: int, gram: str, p_frac: float, eta_frac: float,
+             m: int = 6, R: float = 1.0) -> Case:
+    """A Thm 3.2 configuration (GD as gradient flow's proxy) with (7) and the step size at the given
+    fractions of their bounds (walks): logistic loss, m1 = m2, sigma0 = 10^-2 / sqrt(m d R_min^2)."""
+    rng = np.random.default_rng(seed)
+    y = labels(n, rng)
+    data = Dataset.virtual(_gd_gram(n, rng, p_frac * gamma**3 / (3 * R**2 * n), R, d, gram), y, d)
+    cfg = SimConfig(network="fvb", activation="leaky_relu", gamma=gamma, loss="logistic", n=n, d=d, m=m,
+                    m1=m // 2, eta=eta_frac * C_GF_STEP * n / data.R_max**2,
+                    sigma0=1e-2 / (math.sqrt(m * d) * data.R_min), steps=steps, seed=seed, num_checkpoints=40)
+    return Case(cfg, data, {"near-orthogonality": p_frac, "step size": eta_frac}, gram, regime="fvb-gf")
+
+
+def gf_baseline(activation: str, *, n: int, gamma: float, d: int, seed: int, steps: int, gram: str = "random",
+                orthogonal: bool = False) -> Case:
+    """A boundary walk's starting case for Thm 3.2: (7) and the step size at half their bounds, R = 1."""
+    return _gf_case(n, gamma, d, seed, steps, gram, 0.0 if orthogonal else 0.5, 0.5)
+
+
+def gf_with_factor(case: Case, axis: str, factor: float) -> Case:
+    """The same Thm 3.2 case rebuilt with one assumption's fraction set to ``factor`` (boundary walks)."""
+    if axis not in FVB_GF_AXES:
+        raise ValueError(f"a Thm 3.2 walk goes along one of {FVB_GF_AXES}; got {axis!r}")
+    frac = dict(case.placement)
+    frac[axis] = factor
+    c = case.cfg
+    return _gf_case(c.n, float(c.gamma), c.d, c.seed, c.steps, case.gram, frac["near-orthogonality"],
+                    frac["step size"], m=c.m)
 
 
 
@@ -330,6 +376,7 @@ def _gf_slack(cfg: SimConfig, data: Dataset) -> dict[str, float]:
 
 
 register_regime(Regime(
-    name="fvb-gf", paper="FVB", axes=(), grams=("random",),
+    name="fvb-gf", paper="FVB", axes=FVB_GF_AXES, grams=(*GRAMS, "mixed"),
     applies=lambda cfg: cfg.network == "fvb" and cfg.activation == "leaky_relu", slack=_gf_slack,
-    cases=lambda activation="leaky_relu", orthogonal=False, past=None, **kw: fvb_gf_cases(**kw)))
+    cases=lambda activation="leaky_relu", orthogonal=False, **kw: fvb_gf_cases(**kw),
+    baseline=gf_baseline, with_factor=gf_with_factor))

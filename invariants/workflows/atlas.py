@@ -3,9 +3,11 @@
 A *task* is one boundary walk (``hunt.boundary`` with one seed): claim x assumption axis x n x gamma x seed.
 It bisects, on a log scale, the factor past the declared bound at which the claim first fails on that seed
 (the critical factor), or reports the largest factor tried as a *cap* (held up to it; "pd" when the walk was
-capped by positive definiteness of the Gram matrix, "max" at ``--max-factor``).  A *cell* is claim x axis x
-n x gamma; its critical factor is the smallest over its seeds (the claim fails there for some seed), or a
-cap when every seed held.  Caps are never drawn or fitted as boundaries.
+capped by positive definiteness of the Gram matrix, "max" at ``--max-factor``, "undecided" when past some
+factor the claim's check could no longer judge at the walk's horizon -- e.g. no certified limit because an
+entry keeps sliding along the kink -- so that it held up to the cap and nothing is known beyond it).
+A *cell* is claim x axis x n x gamma; its critical factor is the smallest over its seeds (the claim fails
+there for some seed), or a cap when every seed held.  Caps are never drawn or fitted as boundaries.
 
 Fits: per claim x axis, log(critical factor) = a + b log n + c log gamma by least squares over the cells
 with a boundary, with 95% Student-t intervals (``_fit``).  The factor is relative to the declared bound,
@@ -76,9 +78,13 @@ def run_task(task: Task) -> dict[str, Any]:
                    iters=task.iters, n=task.n, gamma=task.gamma if task.gamma is not None else 0.5,
                    gram=task.gram)
     capped_pd = bool(row.tried) and any(eff < req * (1 - 1e-9) for req, eff, _ in row.tried)
-    out: dict[str, Any] = {"task": asdict(task), "critical": row.threshold,
+    undecided = row.outcome_at_threshold == "undecided"  # held up to last_held, then the check could not judge
+    critical = None if undecided else row.threshold
+    out: dict[str, Any] = {"task": asdict(task), "critical": critical,
                            "last_held": row.last_held, "outcome_at_critical": row.outcome_at_threshold,
-                           "cap": None if row.threshold is not None else ("pd" if capped_pd else "max"),
+                           "undecided_from": row.threshold if undecided else None,
+                           "cap": None if critical is not None else (
+                               "undecided" if undecided else ("pd" if capped_pd else "max")),
                            "tried": [list(t) for t in row.tried], "seconds": time.perf_counter() - t0}
     return out
 

@@ -264,7 +264,11 @@ def boundary(claim: str, axis: str, seeds: int = 3, steps: int = 20_000, hi: flo
     def status(f: float) -> str:
         placed = [with_factor(c, axis, f) for c in cases]
         outs = [classify(claim, c, longer=1).outcome for c in placed]
-        s = "failed" if "failed" in outs else ("diverged" if "diverged" in outs else "held")
+        # a check that cannot judge at the horizon (too_short, cannot_judge) decides nothing: "undecided",
+        # which the bisection treats as not held (the walk then reports where the claim stopped being
+        # confirmed, and the atlas calls that cell undecided, neither a boundary nor a cap)
+        s = "failed" if "failed" in outs else ("diverged" if "diverged" in outs else (
+            "undecided" if any(o in ("too_short", "cannot_judge") for o in outs) else "held"))
         effective = max(10 ** -c.slack()[axis] for c in placed)
         row.tried.append((f, effective, s))
         return s

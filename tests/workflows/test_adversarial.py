@@ -90,7 +90,7 @@ def test_adversarial_cases_sit_on_the_near_orthogonality_bound(case) -> None:
     assert d.p <= bound
 
 
-HORIZON = {"kcg": 20_000, "fvb-gd": 1_000_000}  # the regimes' property-test horizons
+HORIZON = {"kcg": 20_000, "fvb-gd": 1_000_000, "fvb-gf": 100_000}  # the regimes' property-test horizons
 ASSERTED = sorted(c for c in huntable() if get(c).regime in HORIZON and verdict_kind(c) == "asserted")
 
 

@@ -124,3 +124,16 @@ def test_the_proof_chain_names_the_first_link_and_whether_the_conclusions_surviv
     atlas["KCG-4.1c"] = {"step size": body(2.0)}
     e = proof_chain("KCG Thm 4.1", atlas)["axes"]["step size"]
     assert e["conclusions_at_first_link"] == "fail" and e["first_conclusion_at"] == 2.0
+
+
+def test_a_walk_the_check_cannot_judge_is_undecided_not_a_boundary() -> None:
+    """FVB-3.2d:limit past (7) on all-positive correlations: the pattern keeps sliding along the kink, so
+    there is no certified limit direction to compare; the walk held at the baseline and reports where
+    the check stopped deciding, and the atlas records an "undecided" cap, never a critical factor."""
+    rec = run_task(Task("FVB-3.2d", "near-orthogonality", 4, 0.8, 0, 20_000, 4, 1e3, "ones"))
+    assert rec["critical"] is None and rec["cap"] == "undecided"
+    assert 1.0 <= rec["last_held"] < rec["undecided_from"] <= 1e3
+    statuses = {s for _, _, s in rec["tried"]}
+    assert statuses == {"held", "undecided"}
+    cells = aggregate([rec])["FVB-3.2d"]["near-orthogonality"]["cells"]
+    assert cells[0]["critical"] is None and cells[0]["cap_kind"] == ["undecided"]

@@ -19,7 +19,7 @@ from sim import DataSpec, SimConfig, resolve
 # what hunt.RUNNERS and report.BOUNDARY_PAIRS listed by hand before the registry derived them
 FORMER_RUNNERS = {"KCG-5.2", "KCG-5.7", "KCG-C12", "KCG-5.6", "KCG-5.8", "KCG-F2", "KCG-B1", "KCG-B4", "KCG-5.5",
                   "KCG-E3", "KCG-4.1a", "KCG-B3", "KCG-MRG", "KCG-4.1c", "KCG-4.3b", "KCG-4.1b", "KCG-4.3a", "KCG-F3",
-                  "KCG-OQ1", "KCG-OQ2", "FVB-PL", "FVB-LR", "FVB-4.2c", "ST-2", "ST-3"}
+                  "KCG-OQ1", "KCG-OQ2", "FVB-PL", "FVB-LR", "FVB-4.2c", "FVB-3.2d", "ST-2", "ST-3"}
 FORMER_PAIRS = {("KCG-5.6", "near-orthogonality", "random"), ("KCG-5.6", "step size", "random"),
                 ("KCG-5.6", "init scale", "random"), ("KCG-B1", "near-orthogonality", "random"),
                 ("KCG-B1", "step size", "random"), ("KCG-MRG", "near-orthogonality", "random"),
