@@ -80,8 +80,9 @@ def run_task(task: Task) -> dict[str, Any]:
     capped_pd = bool(row.tried) and any(eff < req * (1 - 1e-9) for req, eff, _ in row.tried)
     undecided = row.outcome_at_threshold == "undecided"  # held up to last_held, then the check could not judge
     critical = None if undecided else row.threshold
+    held = row.last_held if math.isfinite(row.last_held) else None  # None: not even the baseline held
     out: dict[str, Any] = {"task": asdict(task), "critical": critical,
-                           "last_held": row.last_held, "outcome_at_critical": row.outcome_at_threshold,
+                           "last_held": held, "outcome_at_critical": row.outcome_at_threshold,
                            "undecided_from": row.threshold if undecided else None,
                            "cap": None if critical is not None else (
                                "undecided" if undecided else ("pd" if capped_pd else "max")),
@@ -273,8 +274,10 @@ def aggregate(records: list[dict[str, Any]]) -> dict[str, Any]:
             crit = [r["critical"] for r in rs if r["critical"] is not None]
             seeds = {str(r["task"]["seed"]): (r["critical"] if r["critical"] is not None
                                               else {"cap": r["cap"], "held_up_to": r["last_held"]}) for r in rs}
+            held = [r["last_held"] for r in rs if isinstance(r["last_held"], int | float)]  # (old stores: "nan")
+            held = [h for h in held if math.isfinite(h)]
             rows.append({"n": n, "gamma": g, "critical": min(crit) if crit else None,
-                         "cap": None if crit else max(r["last_held"] for r in rs),
+                         "cap": None if crit or not held else max(held),
                          "cap_kind": None if crit else sorted({r["cap"] for r in rs}), "seeds": seeds})
         out.setdefault(claim, {})[axis] = {
             "grid": {"n": sorted({c["n"] for c in rows}), "gamma": sorted({c["gamma"] for c in rows if c["gamma"]})},
@@ -318,8 +321,12 @@ def plot(atlas: dict[str, Any], out: Path) -> list[Path]:
                 ys = [v for v in ys if v is not None and v > 0]
                 if ys and min(ys) == max(ys):  # one level only: give the log axis some room
                     ax.set_ylim(min(ys) / 2, max(ys) * 2)
+                if not ys:  # every walk undecided at its baseline: nothing to draw
+                    ax.set_ylim(0.5, 2e3)
+                    ax.text(0.5, 0.5, "undecided: the check cannot judge\nat the walk's horizon",
+                            transform=ax.transAxes, ha="center", va="center", fontsize=8)
                 xs = [c[x] for c in cells if c[x] is not None]
-                if xs and min(xs) == max(xs):
+                if xs and (min(xs) == max(xs) or not ys):  # one level, or nothing drawn: set the range
                     ax.set_xlim(min(xs) / 2, max(xs) * 2)
                 ax.set_xscale("log")
                 ax.set_yscale("log")
@@ -362,8 +369,10 @@ def quick_section(out: Path) -> list[str]:
                 return f"{fit[name]['slope']:+.2f} [{fit[name]['ci95'][0]:+.2f}, {fit[name]['ci95'][1]:+.2f}]"
 
             caps = [c for c in b["cells"] if c["critical"] is None]
-            cap_text = ", ".join(f"n={c['n']}, gamma={c['gamma']}: held up to {c['cap']:.3g} "
-                                 f"({'/'.join(c['cap_kind'])})" for c in caps) or "-"
+            cap_text = ", ".join(f"n={c['n']}, gamma={c['gamma']}: " + (
+                f"held up to {c['cap']:.3g} ({'/'.join(c['cap_kind'])})" if c["cap"] is not None
+                else "undecided at the baseline (the check cannot judge at the walk's horizon)")
+                for c in caps) or "-"
             lines.append(f"| {claim} | {axis} | {len(b['cells']) - len(caps)}/{len(b['cells'])} | {sl('log n')} | "
                          f"{sl('log gamma')} | {cap_text} |")
     lines += ["", f"{facts['run']} walks in {facts['seconds']:.1f} s; plots: " + ", ".join(p.name for p in pngs)]
@@ -411,8 +420,9 @@ def proof_chain(theorem: str, atlas: dict[str, Any]) -> dict[str, Any]:
                 rows[c] = {"status": "no walk" if axis in walk_axes(c) else "not along this axis"}
                 continue
             crit = [x["critical"] for x in body["cells"] if x["critical"] is not None]
+            caps = [x["cap"] for x in body["cells"] if x["cap"] is not None]
             rows[c] = ({"status": "fails", "critical": min(crit)} if crit else
-                       {"status": "cap", "held_up_to": max(x["cap"] for x in body["cells"])})
+                       {"status": "cap", "held_up_to": max(caps)} if caps else {"status": "undecided"})
         failing = {c: r["critical"] for c, r in rows.items() if r["status"] == "fails"}
         first_lemma = min((c for c in failing if c in lemmas), key=lambda c: failing[c], default=None)
         first_concl = min((failing[c] for c in failing if c in concl), default=None)
@@ -421,10 +431,15 @@ def proof_chain(theorem: str, atlas: dict[str, Any]) -> dict[str, Any]:
                                  "first_conclusion_at": first_concl}
         if first_lemma is not None:
             at = failing[first_lemma]
-            held = first_concl is None or first_concl > at
-            entry["conclusions_at_first_link"] = "hold" if held else "fail"
-            entry["reading"] = ("the proof is loose here: its first link gives way before any conclusion does"
-                                if held else "a conclusion fails no later than the first link")
+            fails = first_concl is not None and first_concl <= at
+            walked = [c for c in concl if rows[c]["status"] in ("fails", "cap", "undecided")]
+            known = bool(walked) and all((rows[c]["status"] == "cap" and rows[c]["held_up_to"] >= at)
+                                         or (rows[c]["status"] == "fails" and rows[c]["critical"] > at)
+                                         for c in walked)
+            entry["conclusions_at_first_link"] = "fail" if fails else ("hold" if known else "undecided")
+            entry["reading"] = ("a conclusion fails no later than the first link" if fails else
+                                "the proof is loose here: its first link gives way before any conclusion does"
+                                if known else "the conclusions could not be judged there on these walks")
         out["axes"][axis] = entry
     return out
 

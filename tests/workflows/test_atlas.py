@@ -121,6 +121,9 @@ def test_the_proof_chain_names_the_first_link_and_whether_the_conclusions_surviv
     e = proof_chain("KCG Thm 4.1", atlas)["axes"]["step size"]
     assert e["first_link"] == "KCG-B1" and e["first_link_at"] == 3.0 and e["conclusions_at_first_link"] == "hold"
     assert e["links"]["KCG-4.1a"] == {"status": "cap", "held_up_to": 1e3}
+    atlas["KCG-4.1a"] = {"step size": {"cells": [{"n": 4, "gamma": 0.5, "critical": None, "cap": None}]}}
+    e = proof_chain("KCG Thm 4.1", atlas)["axes"]["step size"]  # 4.1a's check could not judge on its walks
+    assert e["links"]["KCG-4.1a"] == {"status": "undecided"} and e["conclusions_at_first_link"] == "undecided"
     atlas["KCG-4.1c"] = {"step size": body(2.0)}
     e = proof_chain("KCG Thm 4.1", atlas)["axes"]["step size"]
     assert e["conclusions_at_first_link"] == "fail" and e["first_conclusion_at"] == 2.0
