@@ -109,6 +109,33 @@ def _two_sum_add(builder: ir.IRBuilder, s: ir.Value, c: ir.Value, x: ir.Value) -
     return t, builder.fadd(c, e)
 
 
+def _row_finish(builder: ir.IRBuilder, accs: tuple[ir.Value, ...], row: ir.Value, a: ir.Value, slope: ir.Value,
+                end4: ir.Value, M: ir.Value, track: tuple[ir.Value, ...] | None) -> ir.Value:
+    """The end of the row sum, shared by the 4- and 8-wide code: the last M mod 4 elements summed in order
+    from 0 (with their pattern bookkeeping when ``track`` = (act, changes, last, t)), and the four 4-wide
+    accumulators combined as ((acc0 + acc1) + (acc2 + acc3)), then (l0 + l1) + (l2 + l3), plus the tail."""
+    tail = cgutils.alloca_once_value(builder, _c(_F64, 0.0))
+    with cgutils.for_range_slice(builder, end4, M, _c(_I64, 1), inc=True) as (k, _):
+        z = builder.load(builder.gep(row, [k]))
+        w = builder.load(builder.gep(a, [k]))
+        s, now = _sigma(builder, z, slope, _c(_F64, 0.0))
+        builder.store(_fma(builder, w, s, builder.load(tail)), tail)
+        if track is not None:
+            act, ch, last, t = track
+            nowb = builder.zext(now, _I8)
+            pa = builder.gep(act, [k])
+            with cgutils.if_unlikely(builder, builder.icmp_unsigned("!=", nowb, builder.load(pa))):
+                builder.store(nowb, pa)
+                pc = builder.gep(ch, [k])
+                builder.store(builder.add(builder.load(pc), _c(_I64, 1)), pc)
+                builder.store(t, builder.gep(last, [k]))
+    v0, v1, v2, v3 = accs
+    v = builder.fadd(builder.fadd(v0, v1), builder.fadd(v2, v3))
+    lane = [builder.extract_element(v, _c(_I32, j)) for j in range(LANES)]
+    total = builder.fadd(builder.fadd(lane[0], lane[1]), builder.fadd(lane[2], lane[3]))
+    return builder.fadd(total, builder.load(tail))
+
+
 def _codegen(track: bool):
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         if track:
@@ -158,25 +185,9 @@ def _codegen(track: bool):
         end4 = builder.mul(builder.udiv(M, _c(_I64, LANES)), _c(_I64, LANES))
         with cgutils.for_range_slice(builder, start4, end4, _c(_I64, LANES), inc=True) as (k, _):
             chunk(k, accs[0])
-        tail = cgutils.alloca_once_value(builder, _c(_F64, 0.0))
-        with cgutils.for_range_slice(builder, end4, M, _c(_I64, 1), inc=True) as (k, _):
-            z = builder.load(builder.gep(row, [k]))
-            w = builder.load(builder.gep(a, [k]))
-            s, now = _sigma(builder, z, slope, _c(_F64, 0.0))
-            builder.store(_fma(builder, w, s, builder.load(tail)), tail)
-            if track:
-                nowb = builder.zext(now, _I8)
-                pa = builder.gep(act, [k])
-                with cgutils.if_unlikely(builder, builder.icmp_unsigned("!=", nowb, builder.load(pa))):
-                    builder.store(nowb, pa)
-                    pc = builder.gep(ch, [k])
-                    builder.store(builder.add(builder.load(pc), _c(_I64, 1)), pc)
-                    builder.store(t, builder.gep(last, [k]))
         v0, v1, v2, v3 = (builder.load(acc) for acc in accs)
-        v = builder.fadd(builder.fadd(v0, v1), builder.fadd(v2, v3))
-        lane = [builder.extract_element(v, _c(_I32, j)) for j in range(LANES)]
-        total = builder.fadd(builder.fadd(lane[0], lane[1]), builder.fadd(lane[2], lane[3]))
-        return builder.fadd(total, builder.load(tail))
+        return _row_finish(builder, (v0, v1, v2, v3), row, a, slope, end4, M,
+                           (act, ch, last, t) if track else None)
 
     return codegen
 

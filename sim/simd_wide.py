@@ -32,6 +32,7 @@ from .simd import (
     _fma,
     _preact_typing,
     _require_c_arrays,
+    _row_finish,
     _sigma,
     _splat,
     _two_sum_add,
@@ -113,24 +114,8 @@ def _row_codegen(track: bool):  # type: ignore[no-untyped-def]
         end4 = builder.mul(builder.udiv(M, _c(_I64, 4)), _c(_I64, 4))
         with cgutils.for_range_slice(builder, start4, end4, _c(_I64, 4), inc=True) as (k, _):
             chunk(k, acc0, 4)
-        tail = cgutils.alloca_once_value(builder, _c(_F64, 0.0))
-        with cgutils.for_range_slice(builder, end4, M, _c(_I64, 1), inc=True) as (k, _):
-            z = builder.load(builder.gep(row, [k]))
-            w = builder.load(builder.gep(a, [k]))
-            s, now = _sigma(builder, z, slope, _c(_F64, 0.0))
-            builder.store(_fma(builder, w, s, builder.load(tail)), tail)
-            if track:
-                nowb = builder.zext(now, _I8)
-                pa = builder.gep(act, [k])
-                with cgutils.if_unlikely(builder, builder.icmp_unsigned("!=", nowb, builder.load(pa))):
-                    builder.store(nowb, pa)
-                    pc = builder.gep(ch, [k])
-                    builder.store(builder.add(builder.load(pc), _c(_I64, 1)), pc)
-                    builder.store(t, builder.gep(last, [k]))
-        v = builder.fadd(builder.fadd(builder.load(acc0), acc1), builder.fadd(acc2, acc3))
-        lane = [builder.extract_element(v, _c(_I32, j)) for j in range(4)]
-        total = builder.fadd(builder.fadd(lane[0], lane[1]), builder.fadd(lane[2], lane[3]))
-        return builder.fadd(total, builder.load(tail))
+        return _row_finish(builder, (builder.load(acc0), acc1, acc2, acc3), row, a, slope, end4, M,
+                           (act, ch, last, t) if track else None)
 
     return codegen
 

@@ -243,13 +243,16 @@ def gd_baseline(activation: str, *, n: int, gamma: float, d: int, seed: int, ste
     return _gd_case(n, gamma, d, seed, steps, gram, 0.0 if orthogonal else 0.5, 0.5, 0.5)
 
 
+def _placed(case: Case, axis: str, factor: float, axes: tuple[str, ...], theorem: str) -> dict[str, float]:
+    """A walk case's fractions with ``axis`` set to ``factor``."""
+    if axis not in axes:
+        raise ValueError(f"a {theorem} walk goes along one of {axes}; got {axis!r}")
+    return {**case.placement, axis: factor}
+
+
 def gd_with_factor(case: Case, axis: str, factor: float) -> Case:
     """The same Thm 4.2 case rebuilt with one assumption's fraction set to ``factor`` (boundary walks)."""
-    if axis not in FVB_GD_AXES:
-        raise ValueError(f"an FVB walk goes along one of {FVB_GD_AXES}; got {axis!r}")
-    frac = dict(case.placement)
-    frac[axis] = factor
-    c = case.cfg
+    frac, c = _placed(case, axis, factor, FVB_GD_AXES, "Thm 4.2"), case.cfg
     return _gd_case(c.n, float(c.gamma), c.d, c.seed, c.steps, case.gram, frac["near-orthogonality"],
                     frac["step size"], frac["init scale"], m=c.m)
 
@@ -359,11 +362,7 @@ def gf_baseline(activation: str, *, n: int, gamma: float, d: int, seed: int, ste
 
 def gf_with_factor(case: Case, axis: str, factor: float) -> Case:
     """The same Thm 3.2 case rebuilt with one assumption's fraction set to ``factor`` (boundary walks)."""
-    if axis not in FVB_GF_AXES:
-        raise ValueError(f"a Thm 3.2 walk goes along one of {FVB_GF_AXES}; got {axis!r}")
-    frac = dict(case.placement)
-    frac[axis] = factor
-    c = case.cfg
+    frac, c = _placed(case, axis, factor, FVB_GF_AXES, "Thm 3.2"), case.cfg
     return _gf_case(c.n, float(c.gamma), c.d, c.seed, c.steps, case.gram, frac["near-orthogonality"],
                     frac["step size"], m=c.m)
 
