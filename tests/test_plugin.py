@@ -187,3 +187,16 @@ def test_one(record_check):
     res = pytester.runpytest_subprocess("-p", "invariants.plugin", "--power")
     res.assert_outcomes(passed=1)
     res.stdout.fnmatch_lines(["*worst margin*detects*", "KCG-5.6*+0.5*1 change*"])
+
+
+def test_equal_worst_margins_are_broken_by_name_not_by_arrival() -> None:
+    """Two tests reaching the same exact margin (0 tolerance, or the same run): the claims table's worst is
+    the same whichever arrives first (under xdist the order differs from run to run)."""
+
+    def row(test: str) -> dict:
+        return {"claim": "KCG-5.2:sign", "outcome": "held", "margin": 1.0, "where": {}, "config": {"n": 3},
+                "test": test, "note": "", "implied": {}}
+
+    a, b = row("tests/kcg/test_b.py::t"), row("tests/a.py::t")
+    worst = [aggregate(rows)["KCG-5.2:sign"]["worst"]["test"] for rows in ([a, b], [b, a])]
+    assert worst == ["tests/a.py::t", "tests/a.py::t"]

@@ -5,6 +5,7 @@ The pytest plugin, the report and corpus replays all call these; none of them is
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -15,6 +16,12 @@ UNDECIDED = ("too_short", "cannot_judge")  # outcomes that neither hold nor brea
 
 def _num(x: Any) -> float:
     return float(x)  # also parses the "inf"/"nan" strings that CheckResult.to_json writes
+
+
+def _tie_key(r: dict[str, Any]) -> tuple[str, str, str]:
+    """Order of results with equal margins: test id, then where and configuration (as sorted JSON)."""
+    return (str(r.get("test") or ""), json.dumps(r.get("where"), sort_keys=True, default=str),
+            json.dumps(r.get("config"), sort_keys=True, default=str))
 
 
 def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -33,7 +40,11 @@ def aggregate(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         m = _num(r["margin"])
         # too_short results (the run cannot show the claim) and diverged ones (no margin: nan) never
         # become the worst: the worst margin is >= 0 exactly when the claim held where it could be shown
-        if r["outcome"] not in UNDECIDED and not math.isnan(m) and (a["worst"] is None or m < a["worst_margin"]):
+        # equal margins (exact checks: 0 tolerance; the same run reached by two tests) are broken by the
+        # test's name and the place, not by arrival order, which differs under xdist
+        if r["outcome"] not in UNDECIDED and not math.isnan(m) and (
+                a["worst"] is None or m < a["worst_margin"]
+                or (m == a["worst_margin"] and _tie_key(r) < _tie_key(a["worst"]))):
             a["worst_margin"], a["worst"] = m, {k: r[k] for k in ("where", "config", "test", "note")}
         for k, v in r.get("implied", {}).items():
             lo, hi = a["implied"].get(k, (math.inf, -math.inf))
