@@ -221,8 +221,12 @@ def threshold_as_C(row: BoundaryRow) -> str:
     """The boundary factor as the empirical constant C it corresponds to (C_declared / factor)."""
     if row.threshold is None:
         return f"held up to factor {row.last_held:g}"
-    c = get_regime(get(row.claim).regime).declared.get(row.axis)
     f = row.threshold
+    if row.outcome_at_threshold == "undecided":  # the check could not judge from there on (hunt.boundary)
+        if math.isnan(row.last_held):
+            return "undecided at the baseline (the check cannot judge at the walk's horizon)"
+        return f"held up to factor {row.last_held:g}, undecided from {f:.3g}"
+    c = get_regime(get(row.claim).regime).declared.get(row.axis)
     return f"fails from factor {f:.3g}" + (f" (C = {c / f:.3g})" if c else "")
 
 

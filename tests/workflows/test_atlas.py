@@ -140,3 +140,16 @@ def test_a_walk_the_check_cannot_judge_is_undecided_not_a_boundary() -> None:
     assert statuses == {"held", "undecided"}
     cells = aggregate([rec])["FVB-3.2d"]["near-orthogonality"]["cells"]
     assert cells[0]["critical"] is None and cells[0]["cap_kind"] == ["undecided"]
+
+
+def test_boundary_text_says_undecided_not_fails() -> None:
+    """The report's and the ``boundary`` command's text for walks whose check could not judge."""
+    from invariants.workflows.hunt import BoundaryRow
+    from invariants.workflows.report import threshold_as_C
+
+    assert threshold_as_C(BoundaryRow("KCG-4.1b", "step size", 1.0, math.nan, 1, "undecided")).startswith(
+        "undecided at the baseline")
+    assert threshold_as_C(BoundaryRow("FVB-3.2d", "near-orthogonality", 40.0, 20.0, 1, "undecided")) == \
+        "held up to factor 20, undecided from 40"
+    assert threshold_as_C(BoundaryRow("KCG-5.8", "near-orthogonality", 20.5, 10.0, 1, "failed")).startswith(
+        "fails from factor 20.5")
