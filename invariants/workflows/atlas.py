@@ -499,7 +499,7 @@ def main_chain(out_dir: str, workers: int | None, scheduler: str | None, max_fac
 
 
 def main_atlas(claims: list[str] | None, axes: list[str] | None, quick: bool, scheduler: str | None,
-               out_dir: str, workers: int | None, max_factor: float) -> int:
+               out_dir: str, workers: int | None, max_factor: float, steps: int | None = None) -> int:
     from .._internal.claim import load_all
 
     load_all()
@@ -508,7 +508,11 @@ def main_atlas(claims: list[str] | None, axes: list[str] | None, quick: bool, sc
         raise UsageError(f"--out {out}: exists and is not a directory")
     if workers is not None and workers < 0:
         raise UsageError(f"--workers must be >= 0 (0: no Dask, in this process); got {workers}")
+    if steps is not None and steps < 1:
+        raise UsageError(f"--steps must be an integer >= 1 (the walks' horizon); got {steps}")
     grid = QUICK if quick else FULL
+    if steps is not None:  # a task's key holds its steps: walks at another horizon never collide in the store
+        grid = {**grid, "steps": steps}
     facts, atlas = _run_grid(tasks_for(pairs(claims, axes, quick), grid, max_factor), out, workers, scheduler,
                              "atlas")
     body = {"grid": _grid_json(grid), "run": facts, "claims": atlas}

@@ -221,7 +221,7 @@ def cmd_atlas(a: argparse.Namespace) -> int:
             raise UsageError("--chain tables fixed theorems (KCG Thm 4.1, 4.3, FVB Thm 4.2): no --claim, --axis, "
                              "--quick")
         return main_chain(a.out, a.workers, a.scheduler, a.max_factor)
-    return main_atlas(a.claim, a.axis, a.quick, a.scheduler, a.out, a.workers, a.max_factor)
+    return main_atlas(a.claim, a.axis, a.quick, a.scheduler, a.out, a.workers, a.max_factor, a.steps)
 
 
 def cmd_implied(a: argparse.Namespace) -> int:
@@ -350,6 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--workers", type=int, default=None, help="LocalCluster workers (default: the CPU count; 0: "
                    "no Dask, run in this process)")
     t.add_argument("--max-factor", type=float, default=1e3, help="the largest factor past the bound a walk tries")
+    t.add_argument("--steps", type=int, default=None, metavar="N", help="the walks' horizon (default: the grid's, "
+                   "2e4, or 5e3 with --quick)")
     t.add_argument("--chain", action="store_true", help="the proof-chain tables instead: along every axis, which "
                    "lemma of KCG Thm 4.1 / 4.3 (and FVB Thm 4.2) gives way first, and whether the conclusions "
                    "hold there")

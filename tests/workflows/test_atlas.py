@@ -105,6 +105,8 @@ def test_atlas_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> No
     assert main(["atlas", "--claim", "KCG-5.3", "--out", str(tmp_path)]) == 2
     assert "boundary walk" in capsys.readouterr().err
     assert main(["atlas", "--workers", "-1", "--out", str(tmp_path)]) == 2
+    assert main(["atlas", "--steps", "0", "--out", str(tmp_path)]) == 2
+    assert "--steps must be an integer >= 1" in capsys.readouterr().err
 
 
 def test_the_proof_chain_names_the_first_link_and_whether_the_conclusions_survive() -> None:
