@@ -25,6 +25,7 @@ from .config import SimConfig
 from .data import Dataset
 from .driver import drive
 from .frozen import AutoState
+from .frozen_lanes import advance_together
 from .init import Init
 from .simd_wide import HOST_LANES
 from .simulate import resolve, simulate
@@ -117,9 +118,11 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
     equals ``simulate(cfg, data=..., init=..., engine="span")`` bit for bit.  ``engine="auto"``: the
     batch runs on the batched span engine in windows of ``quiet`` steps (doubling, up to 2^14); a
     configuration in which at most ``max_free`` of the entries changed in the last window leaves the
-    batch and goes on alone on the auto engine (``sim.frozen.AutoState``: frozen-pattern engine with
-    free entries, hand-backs); other activations then run one after the other through ``simulate``.  Either
-    way each trajectory equals its single run to rounding.
+    batch and goes on on the auto engine (``sim.frozen.AutoState``: frozen-pattern engine with
+    free entries, hand-backs), the configurations whose patterns froze entirely stepping together, one per
+    vector lane (``sim.frozen_lanes.advance_together``); other activations run one after the other
+    through ``simulate``.  Either way each trajectory equals its single run to rounding; in the regime
+    (no hand-backs) bit for bit.
     """
     cfgs = list(cfgs)
     if not cfgs:
@@ -159,12 +162,11 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
                     batch.skip[b] = True
                 window = min(2 * window, 2**14)
         batch.t = max(batch.t, t_ck)  # all left the batch: its clock follows the checkpoints
+        alive = [b for b in sorted(autos) if diverged[b] < 0]
+        for idx, bad in advance_together([autos[b] for b in alive], int(t_ck)).items():
+            diverged[alive[idx]] = bad
         for b in range(B):
             if b in autos:
-                if diverged[b] < 0 and autos[b].t < t_ck:
-                    bad = autos[b].advance(t_ck - autos[b].t)
-                    if bad is not None:
-                        diverged[b] = bad
                 if diverged[b] < 0:
                     obs[b][int(t_ck)] = autos[b].observe()
             elif batch.diverged_at(b) < 0:

@@ -43,6 +43,7 @@ from . import cost, kernel
 from .frozen_kernel import frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
+FIRST_BLOCK = 8  # a frozen segment's first certified block: a pattern that fails at once costs little
 # the share of the span engine's predicted time the auto engine may spend on hand-overs (``AutoState._pays``)
 BUDGET_SHARE = 32  # as 1 / BUDGET_SHARE; the budget is an integer in ns / BUDGET_SHARE, so that its sums are
 # exact and a run's hand-overs do not depend on where its checkpoints split the steps
@@ -192,7 +193,12 @@ class AutoState:
     def last_change(self) -> np.ndarray:
         return self.span.last_change
 
-    def advance(self, n_steps: int) -> int | None:
+    def advance(self, n_steps: int, until_lanes: bool = False) -> int | None:
+        """Advance by ``n_steps`` steps; returns the step at which the run diverged, or None.
+
+        ``until_lanes``: return early (before ``n_steps``) as soon as the state runs a fully frozen pattern
+        that has passed its first certified block and may join other configurations' lanes
+        (``lane_ready``; ``sim.frozen_lanes.advance_together`` steps those together)."""
         sp = self.span
         target = sp.t + n_steps
         while sp.t < target:
@@ -206,27 +212,15 @@ class AutoState:
                     self.span_run = 0
                     self.quiet = min(2 * self.quiet, self.max_quiet)
             if self.frozen is not None:
+                if until_lanes and self.lane_ready:
+                    return None
+                k = target - sp.t
+                if until_lanes and self.lane_ok and self.seg_steps == 0:
+                    k = min(k, FIRST_BLOCK)  # the segment's first block alone, then the lanes
                 work0 = self.work.copy()
-                done, status = self.run_frozen(target - sp.t)
-                sp.t += int(done)
-                self.frozen_steps += int(done)
+                done, status = self.run_frozen(k)
                 computed, certificates = (int(v) for v in self.work - work0)
-                # the span steps these replaced, less what they cost (redone steps and certificates too)
-                self.budget += BUDGET_SHARE * (done * self.span_ns - computed * self.frozen_est
-                                               - certificates * self.cert_ns)
-                if status == 0:
-                    continue
-                self._exit()
-                self.handbacks += 1
-                self.quiet = min(2 * self.quiet, self.max_quiet)
-                if status == 2:
-                    return sp.t
-                if status == 3:  # stopped paying (sim.cost): back to the span engine, no step refused
-                    self.span_run = 0
-                    self.stopped += 1
-                    continue
-                bad = sp.advance(1)  # the span engine takes the step the certificate refused
-                self.span_run = 1
+                bad = self.settle(done, computed, certificates, status)
             else:
                 left = target - sp.t
                 k = min(left, max(1, self.quiet - self.span_run)) if self.eligible_kind else left
@@ -237,6 +231,38 @@ class AutoState:
                 return bad
         return None
 
+    @property
+    def lane_ready(self) -> bool:
+        """Running a fully frozen pattern (no free entries) past its first certified block, and not refused
+        by a lanes block since it was entered: its steps may run in another configuration's lanes."""
+        return self.frozen is not None and self.lane_ok and self.seg_steps > 0
+
+    def settle(self, done: int, computed: int, certificates: int, status: int) -> int | None:
+        """Book a frozen-pattern run of ``done`` certified steps that computed ``computed`` steps and
+        ``certificates`` certificates, ended with ``frozen_kernel.frozen_steps``' ``status``: move the
+        clock, charge the budget, and on a hand-back leave the frozen engine (status 1: the span engine
+        takes the refused step).  Returns the step at which the run diverged, or None."""
+        sp = self.span
+        sp.t += int(done)
+        self.frozen_steps += int(done)
+        # the span steps these replaced, less what they cost (redone steps and certificates too)
+        self.budget += BUDGET_SHARE * (done * self.span_ns - computed * self.frozen_est
+                                       - certificates * self.cert_ns)
+        if status == 0:
+            return None
+        self._exit()
+        self.handbacks += 1
+        self.quiet = min(2 * self.quiet, self.max_quiet)
+        if status == 2:
+            return sp.t
+        if status == 3:  # stopped paying (sim.cost): back to the span engine, no step refused
+            self.span_run = 0
+            self.stopped += 1
+            return None
+        bad = sp.advance(1)  # the span engine takes the step the certificate refused
+        self.span_run = 1
+        return bad
+
     def run_frozen(self, n_steps: int) -> tuple[int, int]:
         """Up to ``n_steps`` certified frozen-pattern steps from the current step (the clock is the
         caller's to move); (steps done, status) as ``frozen_kernel.frozen_steps`` returns them."""
@@ -246,7 +272,7 @@ class AutoState:
             fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross, fp.cross_coef,
             fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef,
             float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e, self.chg_e, self.last_e,
-            self.absinc, sp.t, n_steps, self.work, self._costs(), 8 if self.seg_steps == 0 else 256)
+            self.absinc, sp.t, n_steps, self.work, self._costs(), FIRST_BLOCK if self.seg_steps == 0 else 256)
         self.seg_steps += int(done)
         return int(done), int(status)
 
@@ -322,6 +348,7 @@ class AutoState:
         self.frozen_est = round(cost.frozen_ns(sp.data.n, fp.n_free, len(fp.cls_i), len(fp.cross)))
         self.cert_ns = round(cost.certificate_ns(sp.data.n, fp.B.shape[0]))
         self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little
+        self.lane_ok = fp.n_free == 0  # fully frozen: may run in lanes (sim.frozen_lanes)
         self.free_max = max(self.free_max, fp.n_free)
 
     def _write_back(self) -> None:

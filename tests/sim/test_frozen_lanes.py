@@ -1,0 +1,150 @@
+"""Fully frozen patterns stepped in vector lanes (``sim.frozen_lanes``): every lane is the single kernel,
+bit for bit, and the driver's runs equal the runs alone."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import DataSpec, SimConfig
+from sim.frozen import AutoState
+from sim.frozen_kernel import _steps_frozen
+from sim.frozen_lanes import advance_together, from_lanes, steps_frozen_lanes, to_lanes
+from sim.simulate import resolve
+from sim.span import SpanState
+
+
+def frozen_state(n: int, seed: int, loss: str = "logistic", eta: float = 0.1, m: int = 6,
+                 p_ratio: float = 1e-6) -> AutoState:
+    cfg = SimConfig(network="kcg" if loss == "logistic" else "fvb", activation="leaky_relu", gamma=0.3, n=n,
+                    d=200, m=m, loss=loss, eta=eta, steps=1, seed=seed,
+                    data=DataSpec(kind="nearly_orthogonal", p_ratio=p_ratio))
+    data, init = resolve(cfg)
+    return AutoState(SpanState(cfg, data, init), gate=False)
+
+
+def run_lanes(m0s: list, Mms: list, etas: list, logistic: bool, steps: int) -> tuple[np.ndarray, ...]:
+    n, L = len(m0s[0]), len(m0s)
+    m0 = to_lanes(np.stack(m0s, axis=1))
+    MmT = to_lanes(np.stack([Mm.T for Mm in Mms], axis=2))
+    stepv = to_lanes(np.broadcast_to(np.array([-(e / n) for e in etas]), (n, L)))
+    S, Sc, absinc = (to_lanes(np.zeros((n, L))) for _ in range(3))
+    done = np.empty((S.shape[0], 8), dtype=np.int64)
+    steps_frozen_lanes(m0, MmT, stepv, logistic, S, Sc, absinc, steps, done)
+    return from_lanes(S, n, L), from_lanes(Sc, n, L), from_lanes(absinc, n, L), done.reshape(-1)[:L]
+
+
+@pytest.mark.parametrize("loss", ["logistic", "exponential"])
+@pytest.mark.parametrize(("n", "L"), [(3, 5), (10, 8), (10, 11), (17, 3)])
+def test_each_lane_is_the_single_kernel_bit_for_bit(loss: str, n: int, L: int) -> None:
+    """Lanes of different configurations (own data, initialization and eta; L not a multiple of 8: padding
+    lanes) give ``_steps_frozen``'s S, compensation and rounding-bound sums, bit for bit."""
+    fps, etas = [], []
+    for b in range(L):
+        state = frozen_state(n, seed=b, loss=loss, eta=0.05 * (1 + b % 3))
+        state.span.advance(40)
+        state._enter(np.zeros_like(state.span.P, dtype=bool))
+        assert state.frozen is not None and state.frozen.n_free == 0
+        fps.append(state.frozen)
+        etas.append(state.span.cfg.eta)
+    S, Sc, absinc, done = run_lanes([fp.m0 for fp in fps], [fp.Mm for fp in fps], etas, loss == "logistic", 2000)
+    assert np.all(done == 2000)
+    code = 0 if loss == "logistic" else 1
+    for b, fp in enumerate(fps):
+        s, sc, ab = np.zeros(n), np.zeros(n), np.zeros(n)
+        assert _steps_frozen(fp.m0, fp.Mm, etas[b], code, s, sc, ab, 2000) == 2000
+        np.testing.assert_array_equal(S[:, b], s)
+        np.testing.assert_array_equal(Sc[:, b], sc)
+        np.testing.assert_array_equal(absinc[:, b], ab)
+    assert S.min() > 0
+
+
+def test_a_lane_turning_non_finite_stops_alone_where_the_single_kernel_stops() -> None:
+    """Planted: lane 2's margins fall with S (negative Mm), so exp(-z) overflows after some steps under the
+    exponential loss.  It stops at the single kernel's step, its state left before it; the others run on."""
+    n, L = 4, 9
+    rng = np.random.default_rng(0)
+    m0s = [1.0 + rng.random(n) for _ in range(L)]
+    Mms = [1e-3 * rng.random((n, n)) for _ in range(L)]
+    Mms[2] = -50.0 * np.ones((n, n))
+    etas = [0.1] * L
+    S, Sc, _, done = run_lanes(m0s, Mms, etas, False, 500)
+    s, sc, ab = np.zeros(n), np.zeros(n), np.zeros(n)
+    stop = _steps_frozen(m0s[2], Mms[2], 0.1, 1, s, sc, ab, 500)
+    assert 0 < stop < 500
+    assert done[2] == stop and all(done[b] == 500 for b in range(L) if b != 2)
+    np.testing.assert_array_equal(S[:, 2], s)
+    np.testing.assert_array_equal(Sc[:, 2], sc)
+    for b in (0, 8):  # the others are unaffected
+        s, sc, ab = np.zeros(n), np.zeros(n), np.zeros(n)
+        assert _steps_frozen(m0s[b], Mms[b], 0.1, 1, s, sc, ab, 500) == 500
+        np.testing.assert_array_equal(S[:, b], s)
+
+
+def both(states_alone: list[AutoState], states_together: list[AutoState]) -> None:
+    for a, b in zip(states_alone, states_together, strict=True):
+        oa, ob = a.observe(), b.observe()
+        assert oa is not None and ob is not None
+        for key in ("margins", "weight_norms"):
+            if key in oa:
+                np.testing.assert_array_equal(np.asarray(oa[key]), np.asarray(ob[key]))
+        np.testing.assert_array_equal(a.span.Z, b.span.Z)
+        np.testing.assert_array_equal(a.span.changes, b.span.changes)
+        np.testing.assert_array_equal(a.span.last_change, b.span.last_change)
+        assert a.t == b.t and a.frozen_steps == b.frozen_steps
+
+
+def make(seeds: range, n: int = 6, **kw: object) -> list[AutoState]:
+    return [frozen_state(n, seed=s, **kw) for s in seeds]  # type: ignore[arg-type]
+
+
+def test_advance_together_equals_each_run_alone_in_the_regime(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-regime configurations (all enter fully frozen patterns, no hand-backs) and one on strongly
+    correlated data (free entries: never in the lanes), over several checkpoints: the same numbers, the
+    same pattern bookkeeping, the same frozen steps as each ``AutoState.advance`` alone; and most of the
+    frozen steps ran in the lanes."""
+    import sim.frozen_lanes as fl
+
+    lane_steps = []
+    real = fl.steps_frozen_lanes
+
+    def spy(*args: object) -> None:
+        lane_steps.append(int(args[7]))
+        real(*args)
+
+    monkeypatch.setattr(fl, "steps_frozen_lanes", spy)
+    alone = [*make(range(9)), frozen_state(6, seed=99, p_ratio=0.3)]
+    together = [*make(range(9)), frozen_state(6, seed=99, p_ratio=0.3)]
+    for t in (500, 3000, 20_000, 60_000):
+        for a in alone:
+            assert a.advance(t - a.t) is None
+        assert advance_together(together, t) == {}
+        both(alone, together)
+    assert all(s.frozen_steps > 50_000 for s in together[:9])
+    assert sum(lane_steps) >= 0.9 * min(s.frozen_steps for s in together[:9])  # each member in every call
+
+
+def test_a_block_refused_in_the_lanes_is_put_back_and_redone_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Planted: the lanes' certificate refuses member 1's first block.  That member is left before the
+    block and goes on alone (its own certified blocks), and every run still equals its run alone."""
+    import sim.frozen_lanes as fl
+
+    real = fl._certified
+    calls = {"n": 0}
+
+    def refuse_second(*args: object) -> bool:
+        calls["n"] += 1
+        return False if calls["n"] == 2 else real(*args)
+
+    monkeypatch.setattr(fl, "_certified", refuse_second)
+    alone, together = make(range(4)), make(range(4))
+    for a in alone:
+        a.advance(20_000)
+    assert advance_together(together, 20_000) == {}
+    assert not together[1].lane_ok and all(s.lane_ok for s in together if s is not together[1])
+    both(alone, together)
+
+
+def test_advance_together_refuses_mixed_shapes() -> None:
+    with pytest.raises(ValueError, match="share n and the loss"):
+        advance_together([frozen_state(4, 0), frozen_state(5, 0)], 10)
