@@ -14,8 +14,11 @@ gamma = 0.1, eta = 0.1, sigma0 = 1e-4, d = 784, float64, one core:
   reported with it);
 * JAX same-work and JAX plain (``benchmarks/jax_peers.py``: jit + lax.scan, compile excluded by a first
   call, ``block_until_ready``);
-* batched, B = 32 at n = 10, m = 100: ``sim.batched.BatchState`` against the JAX vmap peer, in
-  configuration-steps per second;
+* batched, B = 32 at n = 10, m = 100: ``sim.batched.BatchState`` against the same 32 configurations on
+  the single span engine one after the other and against the JAX vmap peer, in configuration-steps per
+  second; and batched auto's frozen-pattern steps: 32 in-regime configurations whose patterns froze,
+  stepped together in vector lanes (``sim.frozen_lanes.advance_together``) against each
+  ``AutoState.advance`` alone;
 * agreement: the JAX peers against the span engine (and the vmap against the batched engine) over 1000
   steps from the same data and initialization.
 
@@ -32,6 +35,7 @@ PATH; ``--json PATH`` writes every figure to PATH, which must not exist yet.
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime
 import json
 import os
@@ -51,6 +55,7 @@ SIGMA0_TEXT = "1e-4"
 FULL_N, FULL_M = (10, 20, 50, 100), (50, 100, 400, 1000)
 QUICK_N, QUICK_M = (10, 100), (50, 1000)
 BATCH_B, BATCH_N, BATCH_M = 32, 10, 100
+FROZEN_AFTER = 3000  # steps alone before the frozen-lanes benchmark (every in-regime pattern froze by then)
 AGREE_STEPS = 1000
 ENGINES = ("span", "auto_regime", "auto_s6", "jax_same", "jax_plain")
 
@@ -131,11 +136,17 @@ def render(res: dict[str, Any]) -> str:
             f"| {_ratio(r['auto_s6'] / span)} @ {_horizon(s['auto_s6'])}{_frozen(c, 's6', 'auto_s6')} "
             f"| {_ratio(span / r['jax_same'])} | {_ratio(span / r['jax_plain'])} |")
     b = res["batched"]
+    r = b["rate"]
     lines += [
         "",
-        f"Batched, B = {b['B']} (n = {b['n']}, m = {b['m']}): the batched span engine (`sim.batched.BatchState`) "
-        f"{_rate(b['rate']['span'])} configuration-steps/s, the JAX vmap of the same-work step "
-        f"{_rate(b['rate']['jax_vmap'])}: span ÷ JAX vmap = {_ratio(b['rate']['span'] / b['rate']['jax_vmap'])}.",
+        f"Batched, B = {b['B']} (n = {b['n']}, m = {b['m']}), in configuration-steps/s: the batched span engine "
+        f"(`sim.batched.BatchState`) {_rate(r['span'])}, the same configurations on the single span engine one "
+        f"after the other {_rate(r['span_single'])} (batched ÷ single = {_ratio(r['span'] / r['span_single'])}), "
+        f"the JAX vmap of the same-work step {_rate(r['jax_vmap'])} (batched span ÷ JAX vmap = "
+        f"{_ratio(r['span'] / r['jax_vmap'])}). Batched auto's frozen-pattern steps (in-regime configurations "
+        "whose patterns froze, one per vector lane, `sim.frozen_lanes`): "
+        f"{_rate(r['frozen_lanes'])}, against {_rate(r['frozen_alone'])} for each `AutoState.advance` alone: "
+        f"lanes ÷ alone = {_ratio(r['frozen_lanes'] / r['frozen_alone'])}.",
     ]
     if res.get("checkpoints"):
         parts = [f"n = {c['n']}: {1e3 * c['each_s']:.1f} ms (forming W Wᵀ and its eigensolves: "
@@ -238,6 +249,7 @@ def main() -> None:
     from sim import DataSpec, SimConfig, simulate
     from sim.batched import BatchState, flops_per_step
     from sim.frozen import AutoState
+    from sim.frozen_lanes import advance_together
     from sim.simulate import resolve
     from sim.span import SpanState
 
@@ -350,14 +362,50 @@ def main() -> None:
             raise RuntimeError("the batched span engine diverged")
         return dt
 
+    def run_single(steps: int) -> float:
+        sts = [SpanState(c, *r) for c, r in zip(bcfgs, brs, strict=True)]
+        t0 = time.perf_counter()
+        for st in sts:
+            if st.advance(steps) is not None:
+                raise RuntimeError("the span engine diverged")
+        return time.perf_counter() - t0
+
+    # batched auto's frozen-pattern steps: in-regime configurations whose patterns froze
+    frozen0 = []
+    for c in bcfgs:
+        rc = c.with_(data=DataSpec(kind="nearly_orthogonal", p_ratio=1e-6))
+        a = AutoState(SpanState(rc, *resolve(rc)))
+        a.advance(FROZEN_AFTER)
+        if not a.lane_ready:
+            raise RuntimeError(f"seed {rc.seed}: no fully frozen pattern after {FROZEN_AFTER} steps")
+        frozen0.append(a)
+
+    def run_frozen(together: bool) -> Callable[[int], float]:
+        def run(steps: int) -> float:
+            sts = copy.deepcopy(frozen0)
+            before = [st.frozen_steps for st in sts]
+            t0 = time.perf_counter()
+            if together:
+                bad = advance_together(sts, FROZEN_AFTER + steps)
+            else:
+                bad = {j: b for j, st in enumerate(sts) if (b := st.advance(steps)) is not None}
+            dt = time.perf_counter() - t0
+            if bad or any(st.frozen_steps - b0 != steps for st, b0 in zip(sts, before, strict=True)):
+                raise RuntimeError("a frozen pattern handed back or diverged in the frozen-lanes benchmark")
+            return dt
+        return run
+
     batch_state().advance(2)  # numba warm-up
+    run_frozen(True)(10)
     bstates = batch_state().states
     bdata = jp.stack([jp.data_of(s) for s in bstates])
     bcarry = jp.stack([jp.init_same(jp.data_of(s)) for s in bstates])
     bfl = flops_per_step(2 * BATCH_M, BATCH_N) * BATCH_B
     batched: dict[str, Any] = {"B": BATCH_B, "n": BATCH_N, "m": BATCH_M, "steps": {}, "rate": {}}
-    bfns = {"span": run_batched, "jax_vmap": timed_jax(jp.batched, bdata, bcarry)}
-    for eng, g in (("span", 15e9), ("jax_vmap", 4e9)):
+    bfns = {"span": run_batched, "span_single": run_single, "jax_vmap": timed_jax(jp.batched, bdata, bcarry),
+            "frozen_lanes": run_frozen(True), "frozen_alone": run_frozen(False)}
+    for eng, g in (("span", 15e9), ("span_single", 15e9), ("jax_vmap", 4e9), ("frozen_lanes", 1.6e12),
+                   ("frozen_alone", 6e11)):
         batched["steps"][eng] = calibrate(bfns[eng], nice(g / bfl * lo / 2), lo, hi)
         batched["rate"][eng] = 0.0
     print(f"# calibration and compiles: {time.perf_counter() - t_cal:.0f} s; agreement check ...", flush=True)

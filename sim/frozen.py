@@ -215,7 +215,7 @@ class AutoState:
                 if until_lanes and self.lane_ready:
                     return None
                 k = target - sp.t
-                if until_lanes and self.lane_ok and self.seg_steps == 0:
+                if until_lanes and self.frozen.n_free == 0 and self.seg_steps == 0:
                     k = min(k, FIRST_BLOCK)  # the segment's first block alone, then the lanes
                 work0 = self.work.copy()
                 done, status = self.run_frozen(k)
@@ -233,9 +233,9 @@ class AutoState:
 
     @property
     def lane_ready(self) -> bool:
-        """Running a fully frozen pattern (no free entries) past its first certified block, and not refused
-        by a lanes block since it was entered: its steps may run in another configuration's lanes."""
-        return self.frozen is not None and self.lane_ok and self.seg_steps > 0
+        """Running a fully frozen pattern (no free entries) past its first certified block: its steps may run
+        in other configurations' lanes (``sim.frozen_lanes``)."""
+        return self.frozen is not None and self.frozen.n_free == 0 and self.seg_steps > 0
 
     def settle(self, done: int, computed: int, certificates: int, status: int) -> int | None:
         """Book a frozen-pattern run of ``done`` certified steps that computed ``computed`` steps and
@@ -348,7 +348,6 @@ class AutoState:
         self.frozen_est = round(cost.frozen_ns(sp.data.n, fp.n_free, len(fp.cls_i), len(fp.cross)))
         self.cert_ns = round(cost.certificate_ns(sp.data.n, fp.B.shape[0]))
         self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little
-        self.lane_ok = fp.n_free == 0  # fully frozen: may run in lanes (sim.frozen_lanes)
         self.free_max = max(self.free_max, fp.n_free)
 
     def _write_back(self) -> None:

@@ -200,9 +200,9 @@ def advance_together(autos: Sequence[AutoState], target: int) -> dict[int, int]:
     certified blocks (``steps_frozen_lanes``; 256 steps, doubling up to ``MAX_BLOCK`` while every member
     passes), each block certified per configuration as ``frozen_kernel.frozen_steps`` certifies it, and
     booked by ``AutoState.settle`` as its own run would be.  A member whose block fails its certificate
-    (or turns non-finite) is put back before the block and goes on alone, where its own certified blocks
-    bisect to the step that fails.  All states must share n and the loss.  Returns
-    {index: step at which that configuration diverged}.
+    (or turns non-finite) is put back before the block and redoes the block's steps alone, where its own
+    certified blocks bisect to the step that fails, if one does (a hand-back); then it rejoins.  All
+    states must share n and the loss.  Returns {index: step at which that configuration diverged}.
 
     Every step is the single engine's, bit for bit; only the block boundaries differ from a run alone,
     which can move a hand-back (a certificate is taken on a block's box) and so the numbers after it, to
@@ -237,7 +237,7 @@ def advance_together(autos: Sequence[AutoState], target: int) -> dict[int, int]:
         S, Sc, absinc = from_lanes(S, n, L), from_lanes(Sc, n, L), from_lanes(absinc, n, L)
         hi = S + Sc
         done = done.reshape(-1)[:L]
-        passed = True
+        refused = []
         for b, j in enumerate(members):
             a = autos[j]
             fp = a.frozen
@@ -249,11 +249,14 @@ def advance_together(autos: Sequence[AutoState], target: int) -> dict[int, int]:
                 a.S[:], a.Sc[:], a.absinc[:] = S[:, b], Sc[:, b], absinc[:, b]
                 a.seg_steps += k
                 a.settle(k, k, 1, 0)
-            else:  # left before the block; its own blocks find the step that fails
-                a.lane_ok = False
+            else:
                 a.settle(0, k, int(finite), 0)
-                passed = False
-        length = min(2 * length, MAX_BLOCK) if passed else length
+                refused.append(j)
+        for j in refused:  # left before the block: it redoes the block's steps alone (its own certified
+            bad = autos[j].advance(k)  # blocks bisect to the step that fails, if one does), then rejoins
+            if bad is not None:
+                diverged[j] = bad
+        length = length if refused else min(2 * length, MAX_BLOCK)
 
 
 _NONE = np.zeros(0)

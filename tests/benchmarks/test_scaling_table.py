@@ -76,12 +76,15 @@ def test_render_gives_one_row_per_cell(scaling: ModuleType) -> None:
                        "load_start": 0.1, "load_end": 0.2,
                        "versions": {k: "1" for k in ("python", "numpy", "numba", "jax", "jaxlib")}},
             "cells": [cell, {**cell, "n": 20}],
-            "batched": {"B": 32, "n": 10, "m": 100, "rate": {"span": 3e5, "jax_vmap": 5e4}},
+            "batched": {"B": 32, "n": 10, "m": 100, "rate": {"span": 3e5, "span_single": 2e5, "jax_vmap": 5e4,
+                                                             "frozen_lanes": 3e7, "frozen_alone": 1e7}},
             "agreement": {"steps": 1000, "B": 32, "same_work": 4e-16, "vmap": 6e-16, "plain": 2e-15,
                           "counts_identical": True}}
     block = scaling.render(res)
     rows = [line for line in block.splitlines() if line.startswith("| ")]
     assert rows[1:] == ["| 10 | 50 | 800,000 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |",
                         "| 20 | 50 | 800,000 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |"]
+    flat = " ".join(block.split())
+    assert "batched ÷ single = 1.50" in flat and "lanes ÷ alone = 3.00" in flat
     assert all(len(line) <= 105 for line in block.splitlines() if not line.startswith("|"))
     assert scaling.BEGIN not in block and scaling.END not in block

@@ -126,22 +126,31 @@ def test_advance_together_equals_each_run_alone_in_the_regime(monkeypatch: pytes
 
 def test_a_block_refused_in_the_lanes_is_put_back_and_redone_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     """Planted: the lanes' certificate refuses member 1's first block.  That member is left before the
-    block and goes on alone (its own certified blocks), and every run still equals its run alone."""
+    block, redoes its steps alone (its own certified blocks) and rejoins the lanes; every run still equals
+    its run alone."""
     import sim.frozen_lanes as fl
 
     real = fl._certified
     calls = {"n": 0}
+    members = []
 
     def refuse_second(*args: object) -> bool:
         calls["n"] += 1
         return False if calls["n"] == 2 else real(*args)
 
+    real_steps = fl.steps_frozen_lanes
+
+    def spy(*args: object) -> None:
+        members.append(int(np.count_nonzero(args[2])))  # lanes with eta > 0: the members (padding has 0)
+        real_steps(*args)
+
     monkeypatch.setattr(fl, "_certified", refuse_second)
+    monkeypatch.setattr(fl, "steps_frozen_lanes", spy)
     alone, together = make(range(4)), make(range(4))
     for a in alone:
         a.advance(20_000)
     assert advance_together(together, 20_000) == {}
-    assert not together[1].lane_ok and all(s.lane_ok for s in together if s is not together[1])
+    assert calls["n"] > 4 and members[-1] == 4 * 6  # refused once, then all four lanes (x 6 points) again
     both(alone, together)
 
 
