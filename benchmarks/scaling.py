@@ -148,6 +148,11 @@ def render(res: dict[str, Any]) -> str:
         f"{_rate(r['frozen_lanes'])}, against {_rate(r['frozen_alone'])} for each `AutoState.advance` alone: "
         f"lanes ÷ alone = {_ratio(r['frozen_lanes'] / r['frozen_alone'])}.",
     ]
+    if r.get("span_threads"):
+        lines[-1] += (f" Unpinned, the batched span engine with threads={b['threads']} (one configuration per "
+                      "thread at a time, `kernel.run_batch_threads`; the same numbers) runs "
+                      f"{_rate(r['span_threads'])} configuration-steps/s: "
+                      f"{_ratio(r['span_threads'] / r['span_single'])}x the single engine on one core.")
     if res.get("checkpoints"):
         parts = [f"n = {c['n']}: {1e3 * c['each_s']:.1f} ms (forming W Wᵀ and its eigensolves: "
                  f"{1e3 * c['dense_s']:.0f} ms; the first observation {c['first_s']:.2f} s, with the one-time "
@@ -171,9 +176,11 @@ def render(res: dict[str, Any]) -> str:
 
 
 def pin(core: int) -> None:
-    """One core, one thread: call before numpy / numba / jax are imported."""
+    """One core, one thread: call before numpy / numba / jax are imported.  numba may still start one
+    thread per allowed core, used only by the threaded batched measurement (which unpins for it)."""
+    os.environ["NUMBA_NUM_THREADS"] = str(len(os.sched_getaffinity(0)))
     os.sched_setaffinity(0, {core})
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = "1"
     xla = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {xla}".strip()
@@ -395,8 +402,24 @@ def main() -> None:
             return dt
         return run
 
+    def run_threads(steps: int) -> float:
+        """The batched span engine on one thread per allowed core, unpinned for the call."""
+        os.sched_setaffinity(0, set(allowed))
+        try:
+            st = BatchState(bcfgs, [r[0] for r in brs], [r[1] for r in brs], threads=len(allowed))
+            t0 = time.perf_counter()
+            st.advance(steps)
+            dt = time.perf_counter() - t0
+        finally:
+            os.sched_setaffinity(0, {args.core})
+        if np.any(st.diverged >= 0):
+            raise RuntimeError("the batched span engine diverged")
+        return dt
+
     batch_state().advance(2)  # numba warm-up
     run_frozen(True)(10)
+    if len(allowed) > 1:
+        run_threads(2)  # compiles, and starts numba's threads while unpinned
     bstates = batch_state().states
     bdata = jp.stack([jp.data_of(s) for s in bstates])
     bcarry = jp.stack([jp.init_same(jp.data_of(s)) for s in bstates])
@@ -404,8 +427,13 @@ def main() -> None:
     batched: dict[str, Any] = {"B": BATCH_B, "n": BATCH_N, "m": BATCH_M, "steps": {}, "rate": {}}
     bfns = {"span": run_batched, "span_single": run_single, "jax_vmap": timed_jax(jp.batched, bdata, bcarry),
             "frozen_lanes": run_frozen(True), "frozen_alone": run_frozen(False)}
-    for eng, g in (("span", 15e9), ("span_single", 15e9), ("jax_vmap", 4e9), ("frozen_lanes", 1.6e12),
-                   ("frozen_alone", 6e11)):
+    guesses = [("span", 15e9), ("span_single", 15e9), ("jax_vmap", 4e9), ("frozen_lanes", 1.6e12),
+               ("frozen_alone", 6e11)]
+    if len(allowed) > 1:
+        bfns["span_threads"] = run_threads
+        guesses.append(("span_threads", 25e9))
+    batched["threads"] = len(allowed)
+    for eng, g in guesses:
         batched["steps"][eng] = calibrate(bfns[eng], nice(g / bfl * lo / 2), lo, hi)
         batched["rate"][eng] = 0.0
     print(f"# calibration and compiles: {time.perf_counter() - t_cal:.0f} s; agreement check ...", flush=True)

@@ -5,8 +5,12 @@ ReLU) and the loss; everything else (data G and y, second layer, eta, gamma, ini
 configuration.  Their states are stacked on a leading axis and advanced by one compiled call
 (``kernel.run_batch``), which runs the span engine's own step (``kernel.run_steps``) on each: the
 results equal the single-configuration engine's bit for bit, and the Python overhead per checkpoint is
-paid once for the whole batch.  A configuration whose margins turn non-finite is left at that step and
-reported as diverged.
+paid once for the whole batch.  With ``threads`` > 1 the configurations are shared among numba's threads
+(``kernel.run_batch_threads``), one configuration per thread at a time: the same numbers.  A
+configuration whose margins turn non-finite is left at that step and reported as diverged.  (One core
+does not run the batch faster than one configuration after the other: the span step is bound by its
+arithmetic and cache traffic, which lanes of configurations would not reduce; see the README's scaling
+block.)
 
 Floating-point work per configuration-step (``flops_per_step``), counted as the vector code of
 ``sim.simd`` executes it: the pre-activations P = P0 + Z G, 2 M n^2 (one fused multiply-add per term);
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 from . import kernel
@@ -33,6 +38,14 @@ from .span import ACT_CODES, LOSS_CODES, SpanState
 from .trajectory import Trajectory
 
 
+def check_threads(threads: int) -> int:
+    """``threads`` must be an integer from 1 to numba's thread count (``NUMBA_NUM_THREADS``)."""
+    top = numba.config.NUMBA_NUM_THREADS
+    if isinstance(threads, bool) or not isinstance(threads, int | np.integer) or not 1 <= threads <= top:
+        raise ValueError(f"threads must be an integer from 1 to {top} (NUMBA_NUM_THREADS); got {threads!r}")
+    return int(threads)
+
+
 def flops_per_step(M: int, n: int) -> int:
     """Floating-point operations of one configuration-step, as counted in the module docstring."""
     return 2 * M * n * n + 3 * M * n + 10 * M * n
@@ -41,7 +54,9 @@ def flops_per_step(M: int, n: int) -> int:
 class BatchState:
     """B span states stacked on a leading axis; ``view(b)`` is configuration b as a :class:`SpanState`."""
 
-    def __init__(self, cfgs: Sequence[SimConfig], datas: Sequence[Dataset], inits: Sequence[Init]) -> None:
+    def __init__(self, cfgs: Sequence[SimConfig], datas: Sequence[Dataset], inits: Sequence[Init],
+                 threads: int = 1) -> None:
+        self.threads = check_threads(threads)
         self.states = [SpanState(c, d, i) for c, d, i in zip(cfgs, datas, inits, strict=True)]
         st = self.states
         self.B = len(st)
@@ -62,6 +77,18 @@ class BatchState:
         self.t = 0
 
     def advance(self, n_steps: int) -> None:
+        if self.threads > 1:
+            before = numba.get_num_threads()
+            numba.set_num_threads(self.threads)
+            try:
+                kernel.run_batch_threads(self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code,
+                                         self.loss_code, self.Zt, self.Zct, self.Pt, self.actt, self.changest,
+                                         self.last_changet, self.acc, self.diverged, self.skip, self.t, n_steps,
+                                         self.lanes)
+            finally:
+                numba.set_num_threads(before)
+            self.t += n_steps
+            return
         kernel.run_batch(self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code,
                          self.loss_code, self.Zt, self.Zct, self.Pt, self.actt, self.changest,
                          self.last_changet, self.acc, self.diverged, self.skip, self.t, n_steps, self.lanes)
@@ -110,7 +137,7 @@ class _Replay:
 
 def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | None = None,
                    inits: Sequence[Init | None] | None = None, *, engine: str = "span",
-                   quiet: int = 64, max_free: float = 0.25) -> list[Trajectory]:
+                   quiet: int = 64, max_free: float = 0.25, threads: int = 1) -> list[Trajectory]:
     """Run many configurations together; returns one :class:`Trajectory` per configuration.
 
     All must share activation (``relu`` or ``leaky_relu``), loss, network widths, n, ``steps`` and
@@ -121,12 +148,17 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
     batch and goes on on the auto engine (``sim.frozen.AutoState``: frozen-pattern engine with
     free entries, hand-backs), the configurations whose patterns froze entirely stepping together, one per
     vector lane (``sim.frozen_lanes.advance_together``); other activations run one after the other
-    through ``simulate``.  Either way each trajectory equals its single run to rounding; in the regime
-    (no hand-backs) bit for bit.
+    through ``simulate``.  Either way each trajectory equals its single run to rounding (the lanes are
+    the single frozen-pattern kernel bit for bit; a configuration leaves the batch when the batch's window
+    ends, not when its single run would enter the frozen engine, hence rounding).
+
+    ``threads`` (1 to ``NUMBA_NUM_THREADS``): the batched span engine shares the configurations among
+    this many threads (``kernel.run_batch_threads``); the numbers do not depend on it.
     """
     cfgs = list(cfgs)
     if not cfgs:
         return []
+    check_threads(threads)
     if engine not in ("span", "auto"):
         raise ValueError(f"simulate_batch: engine must be 'span' or 'auto'; got {engine!r}")
     c0 = cfgs[0]
@@ -143,7 +175,7 @@ def simulate_batch(cfgs: Sequence[SimConfig], datas: Sequence[Dataset | None] | 
             return [simulate(c, data=d, init=i) for c, d, i in zip(cfgs, datas, inits, strict=True)]
         raise ValueError(f"simulate_batch: activation must be 'relu' or 'leaky_relu'; got {c0.activation!r}")
     resolved = [resolve(c, data=d, init=i) for c, d, i in zip(cfgs, datas, inits, strict=True)]
-    batch = BatchState(cfgs, [r[0] for r in resolved], [r[1] for r in resolved])
+    batch = BatchState(cfgs, [r[0] for r in resolved], [r[1] for r in resolved], threads=threads)
     B = len(cfgs)
     obs: list[dict[int, dict | None]] = [{} for _ in range(B)]
     autos: dict[int, AutoState] = {}

@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .simd import pl_row_pass, pl_row_sum, pl_update_row, preact_row, preact_rows2
 from .simd_wide import (
@@ -307,6 +307,24 @@ def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta:
     records the step.
     """
     for b in range(Zt.shape[0]):
+        if diverged[b] >= 0 or skip[b]:
+            continue
+        bad = run_steps(P0t[b], G[b], a[b], y[b], eta[b], act_kind, gamma[b], loss_kind, Zt[b], Zct[b],
+                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps, lanes)
+        if bad >= 0:
+            diverged[b] = bad
+
+
+@njit(cache=True, parallel=True)
+def run_batch_threads(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta: np.ndarray,
+                      gamma: np.ndarray, act_kind: int, loss_kind: int, Zt: np.ndarray, Zct: np.ndarray,
+                      Pt: np.ndarray, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray,
+                      acc: np.ndarray, diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int,
+                      lanes: int = 4) -> None:
+    """``run_batch`` with the configurations shared among numba's threads (``numba.set_num_threads``).
+    Each configuration is advanced by one thread with ``run_steps``, from its own arrays only, so the
+    numbers do not depend on the thread count or the schedule."""
+    for b in prange(Zt.shape[0]):
         if diverged[b] >= 0 or skip[b]:
             continue
         bad = run_steps(P0t[b], G[b], a[b], y[b], eta[b], act_kind, gamma[b], loss_kind, Zt[b], Zct[b],

@@ -312,3 +312,22 @@ def test_fully_frozen_fast_path_equals_the_general_loop(loss: str, n: int) -> No
     for a, b in zip(*runs, strict=True):
         np.testing.assert_array_equal(a, b)
     assert runs[0][0].min() > 0  # the loss derivatives moved S
+
+
+def test_batched_engine_on_threads_gives_the_same_numbers() -> None:
+    """``threads=2`` shares the configurations among numba's threads: the same numbers, bit for bit, as
+    one thread; a thread count outside 1..NUMBA_NUM_THREADS is refused, naming the parameter."""
+    import numba
+
+    from sim.batched import simulate_batch
+
+    cfgs = [SimConfig(activation="leaky_relu", gamma=0.2, n=5, d=300, m=12, steps=400, seed=s, num_checkpoints=4)
+            for s in range(5)]
+    one = simulate_batch(cfgs)
+    two = simulate_batch(cfgs, threads=min(2, numba.config.NUMBA_NUM_THREADS))
+    for a, b in zip(one, two, strict=True):
+        np.testing.assert_array_equal(a.margins, b.margins)
+        np.testing.assert_array_equal(a.changes_flat, b.changes_flat)
+    for bad in (0, numba.config.NUMBA_NUM_THREADS + 1, 1.5, True):
+        with pytest.raises(ValueError, match="threads must be an integer from 1 to"):
+            simulate_batch(cfgs, threads=bad)
