@@ -7,10 +7,9 @@ configuration.  Their states are stacked on a leading axis and advanced by one c
 results equal the single-configuration engine's bit for bit, and the Python overhead per checkpoint is
 paid once for the whole batch.  With ``threads`` > 1 the configurations are shared among numba's threads
 (``kernel.run_batch_threads``), one configuration per thread at a time: the same numbers.  A
-configuration whose margins turn non-finite is left at that step and reported as diverged.  (One core
-does not run the batch faster than one configuration after the other: the span step is bound by its
-arithmetic and cache traffic, which lanes of configurations would not reduce; see the README's scaling
-block.)
+configuration whose margins turn non-finite is left at that step and reported as diverged.  (On one core the
+batch does the same arithmetic as the configurations one after the other, at about the same rate: the
+README's scaling block measures both.)
 
 Floating-point work per configuration-step (``flops_per_step``), counted as the vector code of
 ``sim.simd`` executes it: the pre-activations P = P0 + Z G, 2 M n^2 (one fused multiply-add per term);

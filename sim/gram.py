@@ -41,7 +41,8 @@ def stable_rank_from_gram(K: np.ndarray) -> float:
 
 
 class GramSpectrum:
-    """Checkpoint norms of W(t) = W(0) + Z X in O(M^2 n + M n^2) per checkpoint, without forming W W^T.
+    """Checkpoint norms of W(t) = W(0) + Z X in O(r M n + M n^2) per checkpoint (r = rank K_R <= M,
+    below), without forming W W^T.
 
     Split W(0) along span{x_i}: with G = L L^T (Cholesky) and B = X^T L^{-T} an orthonormal basis of the
     data's span, W(0) = P0' B^T + R with P0' = P0 L^{-T} and the rows of R orthogonal to every x_i.  Then
@@ -69,7 +70,23 @@ class GramSpectrum:
         self.diagR = np.diag(KR).copy()
         m1 = widths[0]
         self.blocks = (slice(0, m1), slice(m1, None), slice(None))
-        self.eig = [np.linalg.eigh(KR[b, b]) for b in self.blocks]
+        self.eig = [self._split(*np.linalg.eigh(KR[b, b]), float(np.max(np.abs(np.diag(K0)[b]))))
+                    for b in self.blocks]
+
+    @staticmethod
+    def _split(lam: np.ndarray, U: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(eigenvalues above rounding, U^T on their eigenvectors (C order), whether a null space was cut).
+
+        K_R = R R^T has rank at most d - n: with M > d - n (real data of small d, wide networks) most of
+        its spectrum is zero.  Eigenvalues within ``size * eps * max(lam_max, max_k ||w_k(0)||^2)`` of 0 (the
+        rounding of K_R = K0 - P0' P0'^T) are taken as 0 (a change of K_R by at most that much in norm, of
+        the order of eigh's own error), and their eigenvectors never formed:
+        ``norms`` then projects Y on the r << M others only, O(r M n) instead of O(M^2 n)."""
+        tol = lam.size * np.finfo(float).eps * max(float(lam[-1]), scale)
+        keep = lam > tol
+        if keep.all():
+            return lam, np.ascontiguousarray(U.T), False
+        return lam[keep], np.ascontiguousarray(U[:, keep].T), True
 
     @classmethod
     def from_init(cls, K0: np.ndarray, P0: np.ndarray, G: np.ndarray, widths: tuple[int, int]) -> GramSpectrum | None:
@@ -93,17 +110,30 @@ class GramSpectrum:
         if not (np.all(np.isfinite(Y)) and np.all(np.isfinite(norms2))):
             return np.full(3, np.nan), np.full(3, np.nan), norms2
         fro2 = np.array([norms2[b].sum() for b in self.blocks])
-        pairs = zip(self.eig, self.blocks, strict=True)
-        spec2 = np.array([top_eig_diag_plus_lowrank(lam, U.T @ Y[b]) for (lam, U), b in pairs])
+        spec2 = np.empty(3)
+        for j, ((lam, Ut, cut), b) in enumerate(zip(self.eig, self.blocks, strict=True)):
+            Yt = Ut @ Y[b]
+            null = None
+            if cut:  # Y's part in K_R's null space: Y^T (I - U_+ U_+^T) Y
+                null = Y[b].T @ Y[b] - Yt.T @ Yt
+            spec2[j] = top_eig_diag_plus_lowrank(lam, Yt, null=null)
         return fro2, spec2, norms2
 
 
-def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 200) -> float:
+def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 200,
+                              null: np.ndarray | None = None) -> float:
     """Largest eigenvalue of diag(lam) + Yt Yt^T (lam ascending), by the secular equation
-    (``GramSpectrum``'s docstring), to a relative bracket of a few ulps."""
-    lam_max, lam_min = float(lam[-1]), float(lam[0])
+    (``GramSpectrum``'s docstring), to a relative bracket of a few ulps.
+
+    ``null`` (n x n): the update's part in further eigenvectors of eigenvalue 0, not formed (``Yn^T Yn``
+    for those rows Yn): the matrix is then diag(lam, 0, ..., 0) + [Yt; Yn] [Yt; Yn]^T, whose secular
+    function gains null / x."""
+    if null is not None:
+        null = 0.5 * (null + null.T)
+    lam_max = max(float(lam[-1]), 0.0) if null is not None and lam.size else (float(lam[-1]) if lam.size else 0.0)
+    lam_min = min(float(lam[0]), 0.0) if null is not None and lam.size else (float(lam[0]) if lam.size else 0.0)
     n = Yt.shape[1]
-    C = Yt.T @ Yt
+    C = Yt.T @ Yt if null is None else Yt.T @ Yt + null
     s = float(np.linalg.eigvalsh(C)[-1]) if C.size else 0.0
     if s <= 0.0:
         return lam_max
@@ -116,6 +146,8 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
         d = x - lam
         W = Yt / d[:, None]
         F = Yt.T @ W
+        if null is not None:
+            F = F + null / x
         F = 0.5 * (F + F.T)
         if n > 16:  # the top eigenpair alone (LAPACK's MRRR on the tridiagonal form)
             mu, v = scipy.linalg.eigh(F, subset_by_index=[n - 1, n - 1], driver="evr")
@@ -123,6 +155,8 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
             mu, v = np.linalg.eigh(F)
         mu_max, v_max = float(mu[-1]), v[:, -1]
         dmu = -float(np.sum((W @ v_max) ** 2))  # d mu_max / dx
+        if null is not None:
+            dmu -= float(v_max @ null @ v_max) / x**2
         return 1.0 / mu_max - 1.0, -dmu / mu_max**2
 
     # psi(lo) <= 0 <= psi(hi); the root is the top eigenvalue.  Newton from hi; a step leaving the

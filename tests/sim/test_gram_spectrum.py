@@ -65,3 +65,20 @@ def test_overflow_gives_nan_and_singular_gram_has_no_helper() -> None:
     assert np.all(np.isnan(fro2)) and np.all(np.isnan(spec2))
     Xs = np.vstack([X, X[:1]])  # two equal points: G singular
     assert GramSpectrum.from_init(W0 @ W0.T, W0 @ Xs.T, Xs @ Xs.T, (2, 2)) is None
+
+
+@pytest.mark.parametrize(("extra_d", "cut"), [(0, True), (7, True), (200, False)])
+def test_rank_deficient_K_R_projects_on_its_range_only(extra_d: int, cut: bool) -> None:
+    """M = 40 neurons, n = 5 points, d = n + extra_d: K_R = R R^T has rank at most d - n, so with d < M its
+    null space is cut (never formed; Y's part in it enters the secular function as Y^T P Y / x), down to
+    K_R = 0 (d = n); with d >> M nothing is cut.  Either way the norms equal the SVD's."""
+    rng = np.random.default_rng(extra_d)
+    X, W0, Z = _case(rng, 5, 24, 16, extra_d, 0.3)
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (24, 16))
+    assert [c for _, _, c in gs.eig] == [cut] * 3
+    if cut:
+        assert all(Ut.shape[0] <= extra_d for _, Ut, _ in gs.eig)
+    fro2, spec2, _ = gs.norms(Z)
+    f_svd, s_svd = _svd_norms(W0 + Z @ X, 24)
+    np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+    np.testing.assert_allclose(fro2, f_svd, rtol=REL)
