@@ -201,10 +201,23 @@ def machine(core: int) -> dict[str, Any]:
     features = llb.get_host_cpu_features()
     versions = {"python": platform.python_version()}
     for pkg in ("numpy", "numba", "llvmlite", "jax", "jaxlib"):
-        versions[pkg] = metadata.version(pkg)
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:  # jax: only this benchmark needs it
+            versions[pkg] = "not installed"
     return {"cpu": cpu, "logical_cores": os.cpu_count(), "core": core, "llvm_cpu": llb.get_host_cpu_name(),
             "avx512f": bool(features.get("avx512f", False)), "numba_cpu_name": os.environ.get("NUMBA_CPU_NAME"),
             "versions": versions, "load_start": os.getloadavg()[0]}
+
+
+def machine_line() -> str:
+    """One line on the machine for the other benchmarks' README blocks (``steps_per_second.py``,
+    ``long_horizon.py``): CPU, what LLVM sees, versions, load average now."""
+    mc = machine(-1)
+    v = mc["versions"]
+    return (f"{mc['cpu']} ({mc['logical_cores']} logical cores; LLVM sees `{mc['llvm_cpu']}`, AVX-512 "
+            f"{'yes' if mc['avx512f'] else 'no'}), load average {mc['load_start']:.2f}; Python {v['python']}, "
+            f"numpy {v['numpy']}, numba {v['numba']}")
 
 
 def nice(x: float) -> int:
