@@ -87,7 +87,9 @@ def _margins8(typingctx, m0, MmT, Seff, marg, n):  # type: ignore[no-untyped-def
 def _chunk_steps(m0: np.ndarray, MmT: np.ndarray, stepv: np.ndarray, logistic: bool, S: np.ndarray,
                  Sc: np.ndarray, absinc: np.ndarray, n_steps: int, done: np.ndarray) -> None:
     """``n_steps`` steps of one chunk of 8 lanes (flat arrays, entry (i, lane) at 8 i + lane; ``stepv``
-    holds each lane's -(eta / n) at its entries).  ``done`` (8) receives the steps each lane did."""
+    holds each lane's -(eta / n) at its entries, 0 on padding lanes, which never step).  ``done`` (8)
+    receives the steps each lane did.  A stopped lane computes zeros from then on (finite, and never
+    through exp's scalar fix-up) and is never written back."""
     N = S.shape[0]
     n = N // W
     Seff = np.empty(N)
@@ -96,16 +98,21 @@ def _chunk_steps(m0: np.ndarray, MmT: np.ndarray, stepv: np.ndarray, logistic: b
     xe = np.empty(N)
     ex = np.empty(N)
     live = np.ones(N, dtype=np.bool_)
+    stopped = 0
     for b in range(W):
         done[b] = n_steps
+        if stepv[b] == 0.0:  # a padding lane (eta > 0 for every configuration): stopped from the start
+            stopped += 1
     for e in range(N):
         Seff[e] = S[e] + Sc[e]
-    stopped = 0
+        live[e] = stepv[e % W] != 0.0
     for s in range(n_steps):
         _margins8(m0, MmT, Seff, marg, n)
         outside = False
         for e in range(N):  # branch-free loops (vectorized); NaN fails every comparison
-            x = -abs(marg[e]) if logistic else -marg[e]
+            z = marg[e] if live[e] else 0.0  # a stopped lane computes zeros (finite, inside [-700, 700])
+            marg[e] = z
+            x = -abs(z) if logistic else -z
             xe[e] = x
             outside |= not ((x >= -LIMIT) & (x <= LIMIT))
         for lo in range(0, N, W):
@@ -129,7 +136,7 @@ def _chunk_steps(m0: np.ndarray, MmT: np.ndarray, stepv: np.ndarray, logistic: b
                         done[b] = s
                         stopped += 1
             for e in range(N):
-                live[e] = done[e % W] == n_steps
+                live[e] = live[e] and done[e % W] == n_steps
             if stopped == W:
                 return
         for e in range(N):  # S += inc compensated (Knuth's TwoSum), as _steps_frozen
@@ -160,7 +167,7 @@ def steps_frozen_lanes(m0: np.ndarray, MmT: np.ndarray, stepv: np.ndarray, logis
         _chunk_steps(m0[c], MmT[c], stepv[c], logistic, S[c], Sc[c], absinc[c], n_steps, done[c])
 
 
-MAX_BLOCK = 2048  # the lanes' certified blocks double from 256 up to this (``frozen_kernel.frozen_steps``'s)
+MIN_BLOCK, MAX_BLOCK = 256, 2048  # the lanes' certified blocks: ``frozen_kernel.frozen_steps``'s lengths
 
 
 def to_lanes(x: np.ndarray) -> np.ndarray:
@@ -181,28 +188,35 @@ def from_lanes(y: np.ndarray, n: int, L: int) -> np.ndarray:
 
 
 class _Lanes:
-    """The lanes' copy of their members' fixed arrays (m0, Mm^T, -(eta / n)), rebuilt when the members
-    change."""
+    """The lanes' copy of their members' fixed arrays (m0, Mm^T, -(eta / n)), rebuilt when the members or
+    their patterns change (patterns compared as objects: an id can be reused once a pattern is freed)."""
 
     def __init__(self, autos: Sequence[AutoState], members: list[int]) -> None:
-        fps = [autos[j].frozen for j in members]
+        self.fps = [autos[j].frozen for j in members]
+        self.members = list(members)
         n = autos[members[0]].span.data.n
-        self.key = [(j, id(fp)) for j, fp in zip(members, fps, strict=True)]
-        self.m0 = to_lanes(np.stack([fp.m0 for fp in fps], axis=1))
-        self.MmT = to_lanes(np.stack([fp.Mm.T for fp in fps], axis=2))
+        self.m0 = to_lanes(np.stack([fp.m0 for fp in self.fps], axis=1))
+        self.MmT = to_lanes(np.stack([fp.Mm.T for fp in self.fps], axis=2))
         step = np.array([-(float(autos[j].span.cfg.eta) / n) for j in members])
         self.stepv = to_lanes(np.broadcast_to(step, (n, len(members))))
+
+    def serves(self, autos: Sequence[AutoState], members: list[int]) -> bool:
+        return self.members == members and all(autos[j].frozen is fp for j, fp in zip(members, self.fps,
+                                                                                      strict=True))
 
 
 def advance_together(autos: Sequence[AutoState], target: int) -> dict[int, int]:
     """Advance every state to step ``target`` (each by its own ``AutoState.advance``), running the steps
     of fully frozen patterns in lanes: configurations that are ``lane_ready`` at once step together in
     certified blocks (``steps_frozen_lanes``; 256 steps, doubling up to ``MAX_BLOCK`` while every member
-    passes), each block certified per configuration as ``frozen_kernel.frozen_steps`` certifies it, and
-    booked by ``AutoState.settle`` as its own run would be.  A member whose block fails its certificate
-    (or turns non-finite) is put back before the block and redoes the block's steps alone, where its own
-    certified blocks bisect to the step that fails, if one does (a hand-back); then it rejoins.  All
-    states must share n and the loss.  Returns {index: step at which that configuration diverged}.
+    passes, halving after a refusal), each block certified per configuration as
+    ``frozen_kernel.frozen_steps`` certifies it, and booked by ``AutoState.settle`` as its own run would
+    be.  A block of k steps takes the members with at least k steps left (k = the block length, or the
+    most steps any member has left); the others follow in later rounds.  A member whose block fails its
+    certificate (or turns non-finite) is put back before the block and redoes the block's steps alone,
+    where its own certified blocks bisect to the step that fails, if one does (a hand-back); then it
+    rejoins.  All states must share n and the loss.  Returns {index: step at which that configuration
+    diverged}.
 
     Every step is the single engine's, bit for bit; only the block boundaries differ from a run alone,
     which can move a hand-back (a certificate is taken on a block's box) and so the numbers after it, to
@@ -214,19 +228,20 @@ def advance_together(autos: Sequence[AutoState], target: int) -> dict[int, int]:
     if any(a.span.data.n != n or a.span.loss_code != loss for a in autos):
         raise ValueError("advance_together: the states must share n and the loss")
     lanes: _Lanes | None = None
-    length = 256
+    length = MIN_BLOCK
     while True:
         for j, a in enumerate(autos):  # alone until the target, or until it may join the lanes
             if j not in diverged and a.t < target and not a.lane_ready:
                 bad = a.advance(target - a.t, until_lanes=True)
                 if bad is not None:
                     diverged[j] = bad
-        members = [j for j, a in enumerate(autos) if j not in diverged and a.t < target and a.lane_ready]
-        if not members:
+        ready = [j for j, a in enumerate(autos) if j not in diverged and a.t < target and a.lane_ready]
+        if not ready:
             return diverged
-        if lanes is None or lanes.key != [(j, id(autos[j].frozen)) for j in members]:
+        k = min(length, max(target - autos[j].t for j in ready))
+        members = [j for j in ready if target - autos[j].t >= k]
+        if lanes is None or not lanes.serves(autos, members):
             lanes = _Lanes(autos, members)
-        k = min(length, min(target - autos[j].t for j in members))
         L = len(members)
         lo = np.stack([autos[j].S + autos[j].Sc for j in members], axis=1)
         S = to_lanes(np.stack([autos[j].S for j in members], axis=1))
@@ -236,6 +251,8 @@ def advance_together(autos: Sequence[AutoState], target: int) -> dict[int, int]:
         steps_frozen_lanes(lanes.m0, lanes.MmT, lanes.stepv, loss == kernel.LOGISTIC, S, Sc, absinc, k, done)
         S, Sc, absinc = from_lanes(S, n, L), from_lanes(Sc, n, L), from_lanes(absinc, n, L)
         hi = S + Sc
+        if k == 1:  # one step: its end state is the only new state (frozen_steps certifies that point)
+            lo = hi
         done = done.reshape(-1)[:L]
         refused = []
         for b, j in enumerate(members):
@@ -256,7 +273,7 @@ def advance_together(autos: Sequence[AutoState], target: int) -> dict[int, int]:
             bad = autos[j].advance(k)  # blocks bisect to the step that fails, if one does), then rejoins
             if bad is not None:
                 diverged[j] = bad
-        length = length if refused else min(2 * length, MAX_BLOCK)
+        length = max(MIN_BLOCK, length // 2) if refused else min(2 * length, MAX_BLOCK)
 
 
 _NONE = np.zeros(0)

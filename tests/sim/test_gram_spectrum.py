@@ -82,3 +82,22 @@ def test_rank_deficient_K_R_projects_on_its_range_only(extra_d: int, cut: bool) 
     f_svd, s_svd = _svd_norms(W0 + Z @ X, 24)
     np.testing.assert_allclose(spec2, s_svd, rtol=REL)
     np.testing.assert_allclose(fro2, f_svd, rtol=REL)
+
+
+def test_update_inside_K_R_range_loses_nothing_to_cancellation() -> None:
+    """The cut null space enters as Y^T Y - Yt^T Yt, a difference of large terms when Y lies (almost)
+    inside K_R's kept eigenspace.  W(0) = A C^T and Z = A Q keep Y in range(A) = range(K_R), at widely
+    different scales of Z: the norms still equal the SVD's."""
+    rng = np.random.default_rng(5)
+    n, m1, m2, d, r = 5, 30, 34, 14, 7
+    X = rng.standard_normal((n, d))
+    A = rng.standard_normal((m1 + m2, r))
+    W0 = A @ rng.standard_normal((d, r)).T
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+    assert all(c for _, _, c in gs.eig)
+    for scale in (1e-6, 1.0, 1e6):
+        Z = scale * A @ rng.standard_normal((r, n)) + 1e-9 * rng.standard_normal((m1 + m2, n))
+        fro2, spec2, _ = gs.norms(Z)
+        f_svd, s_svd = _svd_norms(W0 + Z @ X, m1)
+        np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+        np.testing.assert_allclose(fro2, f_svd, rtol=REL)
