@@ -27,6 +27,7 @@ from numba import njit
 
 from . import kernel
 from .simd import free_flips, free_update, lane_sum
+from .simd_wide import frozen_margins
 from .vexp import padded, vexp
 
 
@@ -178,10 +179,10 @@ def _steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray, QS: n
 def _steps_frozen(m0: np.ndarray, Mm: np.ndarray, eta: float, loss_kind: int, S: np.ndarray, Sc: np.ndarray,
                   absinc: np.ndarray, n_steps: int) -> int:
     """``_steps`` with no free entries (the whole pattern frozen: in the regime), the same numbers bit for
-    bit: margins(t) = m0 + Mm S, each summed in the same i' order, but with i' outer and i inner so that
-    the n sums advance together in vector registers; no class loops."""
+    bit: margins(t) = m0 + Mm S, each summed in the same i' order, the n sums advancing together in vector
+    registers (``sim.simd_wide.frozen_margins``); no class loops."""
     n = S.shape[0]
-    MmT = np.ascontiguousarray(Mm.T)
+    MmT = np.ascontiguousarray(Mm.T).reshape(n * n)
     Seff = np.empty(n)
     marg = np.empty(n)
     lp = np.empty(n)
@@ -190,14 +191,10 @@ def _steps_frozen(m0: np.ndarray, Mm: np.ndarray, eta: float, loss_kind: int, S:
     for i in range(n):
         Seff[i] = S[i] + Sc[i]
     for s in range(n_steps):
-        for i in range(n):
-            marg[i] = m0[i]
-        for ip in range(n):
-            si = Seff[ip]
-            for i in range(n):
-                marg[i] += MmT[ip, i] * si
+        # m0 + Mm Seff summed in i' order, + 0.0 (_steps adds the (empty) A terms: -0.0 -> 0.0), with
+        # the n partial sums in vector registers (sim.simd_wide.frozen_margins)
+        frozen_margins(m0, MmT, Seff, marg)
         for i in range(n):  # branch-free loops (vectorized); the finiteness test after them
-            marg[i] = marg[i] + 0.0  # _steps adds the (empty) A terms: the same bits (-0.0 -> 0.0)
             xe[i] = -abs(marg[i]) if logistic else -marg[i]
         vexp(xe, ex)
         for i in range(n):

@@ -272,3 +272,46 @@ def pl_update_row8(typingctx, Z, Zc, P, a, ci, slope, zeff):  # type: ignore[no-
         if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == types.float64):
             raise TypingError(f"pl_update_row8: {arg} must be a 1-D C-contiguous float64 array; got {ty}")
     return types.void(Z, Zc, P, a, types.float64, types.float64, zeff), _update_codegen8
+
+
+def _margins_codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+    m0_a = context.make_array(sig.args[0])(context, builder, args[0])
+    m0, mt, s, out = (context.make_array(sig.args[j])(context, builder, args[j]).data for j in range(4))
+    n = builder.extract_value(m0_a.shape, 0)
+
+    def chunk(i0: ir.Value, L: int) -> None:
+        vt = _vt(L) if L > 1 else _F64
+
+        def ptr(base: ir.Value, idx: ir.Value) -> ir.Value:
+            return _vptr(builder, base, idx, vt) if L > 1 else builder.gep(base, [idx])
+
+        acc = cgutils.alloca_once_value(builder, builder.load(ptr(m0, i0), align=8))
+        with cgutils.for_range(builder, n) as loop:  # i' in order; the partial sums stay in registers
+            si = builder.load(builder.gep(s, [loop.index]))
+            mm = builder.load(ptr(mt, builder.add(builder.mul(loop.index, n), i0)), align=8)
+            prod = builder.fmul(mm, _splat(builder, si, vt) if L > 1 else si)
+            builder.store(builder.fadd(builder.load(acc), prod), acc)
+        zero = ir.Constant(vt, [0.0] * L) if L > 1 else _c(_F64, 0.0)
+        builder.store(builder.fadd(builder.load(acc), zero), ptr(out, i0), align=8)
+
+    start = _c(_I64, 0)
+    for L in (W, 4, 1):
+        end = builder.mul(builder.udiv(n, _c(_I64, L)), _c(_I64, L))
+        with cgutils.for_range_slice(builder, start, end, _c(_I64, L), inc=True) as (i, _):
+            chunk(i, L)
+        start = end
+    return context.get_dummy_value()
+
+
+@intrinsic
+def frozen_margins(typingctx, m0, MmT, Seff, out):  # type: ignore[no-untyped-def]
+    """out[i] = (m0[i] + sum_i' MmT[i', i] Seff[i']) + 0.0, each sum in increasing i', a product then an
+    add (no fused multiply-add): ``sim.frozen_kernel._steps_frozen``'s margins, computed for 8, then 4,
+    then single entries i at a time with the partial sums held in registers across the whole i' loop
+    (``MmT`` is the n x n matrix flattened, C order)."""
+    from numba.core.errors import TypingError
+
+    for arg, ty in (("m0", m0), ("MmT", MmT), ("Seff", Seff), ("out", out)):
+        if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == types.float64):
+            raise TypingError(f"frozen_margins: {arg} must be a 1-D C-contiguous float64 array; got {ty}")
+    return types.void(m0, MmT, Seff, out), _margins_codegen
