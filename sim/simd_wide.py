@@ -227,6 +227,16 @@ def preact_rows2_8_range(typingctx, P0t, zeff, G, i, out, k0, k1):  # type: igno
     return types.void(P0t, zeff, G, types.intp, out, types.intp, types.intp), _preact_codegen8(2, True)
 
 
+def _chunks(builder: ir.IRBuilder, n: ir.Value, body) -> None:  # type: ignore[no-untyped-def]
+    """``body(k, L)`` over [0, n): whole chunks of 8 entries, then of 4, then single entries."""
+    start = _c(_I64, 0)
+    for L in (W, 4, 1):
+        end = builder.mul(builder.udiv(n, _c(_I64, L)), _c(_I64, L))
+        with cgutils.for_range_slice(builder, start, end, _c(_I64, L), inc=True) as (k, _):
+            body(k, L)
+        start = end
+
+
 def _update_codegen8(context, builder, sig, args):  # type: ignore[no-untyped-def]
     z_v, zc_v, p_v, a_v, ci, slope, ze_v = args
     z, zc, p, a, ze = (context.make_array(sig.args[j])(context, builder, v).data
@@ -254,12 +264,7 @@ def _update_codegen8(context, builder, sig, args):  # type: ignore[no-untyped-de
         st(t, z)
         st(builder.fadd(t, zcn), ze)
 
-    start = _c(_I64, 0)
-    for L in (W, 4, 1):
-        end = builder.mul(builder.udiv(M, _c(_I64, L)), _c(_I64, L))
-        with cgutils.for_range_slice(builder, start, end, _c(_I64, L), inc=True) as (k, _):
-            step(k, L)
-        start = end
+    _chunks(builder, M, step)
     return context.get_dummy_value()
 
 
@@ -294,12 +299,7 @@ def _margins_codegen(context, builder, sig, args):  # type: ignore[no-untyped-de
         zero = ir.Constant(vt, [0.0] * L) if L > 1 else _c(_F64, 0.0)
         builder.store(builder.fadd(builder.load(acc), zero), ptr(out, i0), align=8)
 
-    start = _c(_I64, 0)
-    for L in (W, 4, 1):
-        end = builder.mul(builder.udiv(n, _c(_I64, L)), _c(_I64, L))
-        with cgutils.for_range_slice(builder, start, end, _c(_I64, L), inc=True) as (i, _):
-            chunk(i, L)
-        start = end
+    _chunks(builder, n, chunk)
     return context.get_dummy_value()
 
 
