@@ -76,21 +76,18 @@ class BatchState:
         self.t = 0
 
     def advance(self, n_steps: int) -> None:
-        if self.threads > 1:
+        args = (self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code, self.loss_code, self.Zt,
+                self.Zct, self.Pt, self.actt, self.changest, self.last_changet, self.acc, self.diverged,
+                self.skip, self.t, n_steps, self.lanes)
+        if self.threads == 1:  # numba's thread pool is not touched (nor started)
+            kernel.run_batch(*args)
+        else:
             before = numba.get_num_threads()
             numba.set_num_threads(self.threads)
             try:
-                kernel.run_batch_threads(self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code,
-                                         self.loss_code, self.Zt, self.Zct, self.Pt, self.actt, self.changest,
-                                         self.last_changet, self.acc, self.diverged, self.skip, self.t, n_steps,
-                                         self.lanes)
+                kernel.run_batch_threads(*args)
             finally:
                 numba.set_num_threads(before)
-            self.t += n_steps
-            return
-        kernel.run_batch(self.P0t, self.G, self.a, self.y, self.eta, self.gamma, self.act_code,
-                         self.loss_code, self.Zt, self.Zct, self.Pt, self.actt, self.changest,
-                         self.last_changet, self.acc, self.diverged, self.skip, self.t, n_steps, self.lanes)
         self.t += n_steps
 
     def quiet_enough(self, window: int, max_free: float) -> np.ndarray:

@@ -4,8 +4,9 @@ A frozen-pattern step with no free entries (``sim.frozen_kernel._steps_frozen``)
 chain -- the margins of step t need S(t), S(t + 1) needs the margins' n loss derivatives -- so one
 configuration leaves most of the core idle: it runs at about 40% of its latency floor
 (``benchmarks/frozen_floor.py``).  L configurations of the same n and loss have independent chains;
-laid out with the configuration innermost, (n, L), every operation of the step is one vector operation
-over the L lanes, and the core overlaps the chains.
+laid out in chunks of 8 with the configuration innermost (entry (i, lane) of a chunk at 8 i + lane),
+every operation of the step is one 8-wide vector operation over a chunk's lanes, and the core overlaps
+the chains.
 
 Per lane the operations are ``_steps_frozen``'s, in its order and without fused multiply-adds (neither
 kernel allows contraction):

@@ -130,8 +130,9 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
     function gains null / x."""
     if null is not None:
         null = 0.5 * (null + null.T)
-    lam_max = max(float(lam[-1]), 0.0) if null is not None and lam.size else (float(lam[-1]) if lam.size else 0.0)
-    lam_min = min(float(lam[0]), 0.0) if null is not None and lam.size else (float(lam[0]) if lam.size else 0.0)
+    lam_max, lam_min = (float(lam[-1]), float(lam[0])) if lam.size else (0.0, 0.0)
+    if null is not None:  # the cut eigenvalues are 0
+        lam_max, lam_min = max(lam_max, 0.0), min(lam_min, 0.0)
     n = Yt.shape[1]
     C = Yt.T @ Yt if null is None else Yt.T @ Yt + null
     s = float(np.linalg.eigvalsh(C)[-1]) if C.size else 0.0
