@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+POWER_STEPS = 8  # per evaluation of the secular function, before its matrix is formed (top_eig_...)
+
 
 def weight_gram(K0: np.ndarray, P0: np.ndarray, Z: np.ndarray, G: np.ndarray) -> np.ndarray:
     """(M, M) Gram matrix W(t) W(t)^T (entries inf or nan once the weights overflow: a diverged run)."""
@@ -83,7 +85,7 @@ class GramSpectrum:
         the order of eigh's own error), and their eigenvectors never formed:
         ``norms`` then projects Y on the r << M others only, O(r M n) instead of O(M^2 n)."""
         tol = lam.size * np.finfo(float).eps * max(float(lam[-1]), scale)
-        keep = lam > tol
+        keep = lam > max(tol, 0.0)
         if keep.all():
             return lam, np.ascontiguousarray(U.T), False
         return lam[keep], np.ascontiguousarray(U[:, keep].T), True
@@ -110,60 +112,126 @@ class GramSpectrum:
         if not (np.all(np.isfinite(Y)) and np.all(np.isfinite(norms2))):
             return np.full(3, np.nan), np.full(3, np.nan), norms2
         fro2 = np.array([norms2[b].sum() for b in self.blocks])
+        grams = [ata(Y[b]) for b in self.blocks[:2]]  # Y_j^T Y_j per sign block; the stacked one is their sum
+        grams.append(grams[0] + grams[1])
         spec2 = np.empty(3)
         for j, ((lam, Ut, cut), b) in enumerate(zip(self.eig, self.blocks, strict=True)):
-            Yt = Ut @ Y[b]
-            null = None
-            if cut:  # Y's part in K_R's null space: Y^T (I - U_+ U_+^T) Y
-                null = Y[b].T @ Y[b] - Yt.T @ Yt
-            spec2[j] = top_eig_diag_plus_lowrank(lam, Yt, null=null)
+            # with a cut, Y's part in K_R's null space enters through Y^T Y (``top_eig``'s ``gram``)
+            spec2[j] = top_eig_diag_plus_lowrank(lam, Ut @ Y[b], gram=grams[j] if cut else None)
         return fro2, spec2, norms2
 
 
+def ata(A: np.ndarray, full: bool = True) -> np.ndarray:
+    """A^T A by BLAS syrk (half the multiply-adds of A.T @ A): symmetric, or with ``full`` False its upper
+    triangle only (the lower one zero)."""
+    if A.shape[0] == 0 or A.shape[1] == 0:
+        return np.zeros((A.shape[1], A.shape[1]))
+    C = scipy.linalg.blas.dsyrk(1.0, A.T, trans=0, lower=0)  # A.T is Fortran-ordered: no copy
+    if full:
+        iu = np.triu_indices_from(C, 1)
+        C.T[iu] = C[iu]
+    return C
+
+
+def _top_pairs(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The top min(k, n) eigenpairs (ascending) of a symmetric n x n matrix whose upper triangle is read;
+    LAPACK's MRRR on those indices alone from n = 17 on."""
+    n = C.shape[0]
+    if n > 16:
+        return scipy.linalg.eigh(C, lower=False, subset_by_index=[max(n - k, 0), n - 1], driver="evr",
+                                 check_finite=False)
+    mu, v = np.linalg.eigh(C, UPLO="U")
+    return mu[-k:], v[:, -k:]
+
+
 def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 200,
-                              null: np.ndarray | None = None) -> float:
-    """Largest eigenvalue of diag(lam) + Yt Yt^T (lam ascending), by the secular equation
+                              gram: np.ndarray | None = None) -> float:
+    """Largest eigenvalue of A = diag(lam) + Yt Yt^T (lam ascending and positive), by the secular equation
     (``GramSpectrum``'s docstring), to a relative bracket of a few ulps.
 
-    ``null`` (n x n): the update's part in further eigenvectors of eigenvalue 0, not formed (``Yn^T Yn``
-    for those rows Yn): the matrix is then diag(lam, 0, ..., 0) + [Yt; Yn] [Yt; Yn]^T, whose secular
-    function gains null / x."""
-    if null is not None:
-        null = 0.5 * (null + null.T)
+    ``gram`` (n x n, symmetric): Y^T Y of an update Y = [Yt; Yn] whose further rows Yn, on further
+    eigenvectors of eigenvalue 0, are not formed.  A is then diag(lam, 0, ..., 0) + Y Y^T, whose secular
+    matrix Yt^T (x - lam)^{-1} Yt + Yn^T Yn / x is computed as Yt^T diag(lam / (x (x - lam))) Yt + gram / x
+    (every term positive semidefinite: no cancellation).
+
+    The root of psi(x) = 1 / mu_max(F(x)) - 1:
+    - psi is increasing and concave on x > max(lam): F(x) is a sum of PSD terms w w^T / (x - l), for each
+      unit v 1 / (v^T F(x) v) is concave there (its second derivative has the sign of
+      (sum w_v / d^2)^2 - (sum w_v / d)(sum w_v / d^3) <= 0, Cauchy-Schwarz), and 1 / mu_max is their
+      minimum.  Newton from the left of the root therefore stays left and converges monotonically.
+    - Newton starts from the larger of two Rayleigh quotients of A, both lower bounds on the root: that of
+      u = Y c / |Y c| (c the top eigenvector of Y^T Y; close when Y dominates) and that of diag(lam)'s top
+      eigenvector (close when Y is small against lam's gaps).
+    - An evaluation first tries the last eigenvector v (at the start, c): F v costs O(r n), and up to
+      ``POWER_STEPS`` power steps refine v.  theta = v^T F v is taken as mu_max once the Kato-Temple bound
+      mu_max - theta <= |F v - theta v|^2 / (theta - mu_2) is below an ulp of theta.  mu_2 is bounded by
+      Weyl's inequality, F(x) = gram / x + H with 0 <= H <= lam_max / (x (x - lam_max)) s I (s = |gram|),
+      or by the second eigenvalue of the last F formed at an x' <= x (F, hence each of its eigenvalues,
+      decreases in x).  Otherwise F is formed (r n^2 / 2 multiply-adds) and its top two eigenpairs taken.
+      Where Y dominates, no F is formed at all: two or three O(r n) evaluations.
+    - A Newton step below 2 ulps of x ends the iteration; a step leaving the bracket is replaced by
+      bisection (geometric in the distance to the pole while lo is the pole)."""
+    if lam.size and lam[0] < 0.0:
+        raise ValueError(f"lam: eigenvalues >= 0 (of a positive semidefinite K_R), got {lam[0]}")
+    cut = gram is not None
     lam_max, lam_min = (float(lam[-1]), float(lam[0])) if lam.size else (0.0, 0.0)
-    if null is not None:  # the cut eigenvalues are 0
+    if cut:  # the cut eigenvalues are 0
         lam_max, lam_min = max(lam_max, 0.0), min(lam_min, 0.0)
     n = Yt.shape[1]
-    C = Yt.T @ Yt if null is None else Yt.T @ Yt + null
-    s = float(np.linalg.eigvalsh(C)[-1]) if C.size else 0.0
+    if n == 0:
+        return lam_max
+    if not cut:
+        gram = ata(Yt)
+    mu, V = _top_pairs(gram, 2)
+    s, c = float(mu[-1]), V[:, -1]
+    s2 = float(mu[0]) if n > 1 else -np.inf
     if s <= 0.0:
         return lam_max
     hi = lam_max + s
     lo = max(lam_max, lam_min + s)
     open_lo = lo == lam_max  # psi -> -1 at the pole: never evaluated there
+    lam_top = float(lam[-1]) if lam.size else 0.0
+    # two lower bounds on the root: the Rayleigh quotients of u = Y c / |Y c| (the rows not formed adding
+    # 0) and of K_R's top eigenvector (A's top eigenvalue near lam_max when Y is small against K_R's gaps)
+    rayleigh = s + float(lam @ (Yt @ c) ** 2) / s
+    if lam.size:
+        rayleigh = max(rayleigh, lam_top + float(Yt[-1] @ Yt[-1]))
+    eps = float(np.finfo(float).eps)
+    last = {"x": np.inf, "v": c, "mu2": np.inf}  # the last eigenvector; the last full evaluation
+
+    def mu2_bound(x: float) -> float:
+        """An upper bound on the second eigenvalue of F(x) = gram / x + H(x), 0 <= H <= e_max s I (Weyl);
+        or the one found by the last full evaluation at an x' <= x."""
+        b = s2 / x + lam_top / (x * (x - lam_top)) * s
+        return min(b, last["mu2"]) if x >= last["x"] else b
 
     def psi(x: float) -> tuple[float, float]:
         """(psi(x), psi'(x)) at x > lam_max."""
         d = x - lam
-        W = Yt / d[:, None]
-        F = Yt.T @ W
-        if null is not None:
-            F = F + null / x
-        F = 0.5 * (F + F.T)
-        if n > 16:  # the top eigenpair alone (LAPACK's MRRR on the tridiagonal form)
-            mu, v = scipy.linalg.eigh(F, subset_by_index=[n - 1, n - 1], driver="evr")
-        else:
-            mu, v = np.linalg.eigh(F)
-        mu_max, v_max = float(mu[-1]), v[:, -1]
-        dmu = -float(np.sum((W @ v_max) ** 2))  # d mu_max / dx
-        if null is not None:
-            dmu -= float(v_max @ null @ v_max) / x**2
-        return 1.0 / mu_max - 1.0, -dmu / mu_max**2
+        e = lam / (x * d)  # F(x) = Yt^T diag(e) Yt + gram / x
+        theta, v, mu2 = -1.0, last["v"], mu2_bound(x)
+        for _ in range(POWER_STEPS):  # the last eigenvector, refined by power steps, certified by Kato-Temple
+            Ytv = Yt @ v
+            Fv = Yt.T @ (e * Ytv) + gram @ v / x
+            theta = float(v @ Fv)
+            res = Fv - theta * v
+            if theta > mu2 and float(res @ res) <= eps * theta * (theta - mu2):
+                break
+            v, theta = Fv / np.linalg.norm(Fv), -1.0
+        if theta < 0.0:
+            F = ata(Yt * np.sqrt(e)[:, None], full=False)
+            F += gram / x
+            mu, V = _top_pairs(F, 2)
+            theta, v = float(mu[-1]), V[:, -1]
+            last.update(x=x, mu2=float(mu[0]) if mu.size > 1 else -np.inf)
+            Ytv = Yt @ v
+        last["v"] = v
+        # -d mu_max / dx = v^T (Yt^T diag(lam (x + d) / (x d)^2) Yt + gram / x^2) v
+        dmu = float((lam * (x + d) / (x * d) ** 2) @ Ytv**2) + float(v @ gram @ v) / x**2
+        return 1.0 / theta - 1.0, dmu / theta**2
 
-    # psi(lo) <= 0 <= psi(hi); the root is the top eigenvalue.  Newton from hi; a step leaving the
-    # bracket is replaced by bisection (geometric in the distance to the pole while lo is the pole)
-    eps = float(np.finfo(float).eps)
-    x = hi
+    # psi(lo) <= 0 <= psi(hi); the root is the top eigenvalue
+    x = rayleigh if lo < rayleigh < hi else hi
     for _ in range(max_iter):
         val, der = psi(x)
         if val == 0.0:
@@ -173,11 +241,14 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
         else:
             lo, open_lo = x, False
         cand = x - val / der if der > 0.0 else np.nan
+        if abs(cand - x) <= 2.0 * eps * abs(x):  # converged (the step may round to x itself: not in (lo, hi))
+            return float(cand)
         if not (lo < cand < hi):
             cand = lam_max + np.sqrt((lo - lam_max) * (hi - lam_max)) if open_lo else 0.5 * (lo + hi)
             if not lo < cand < hi:
                 cand = 0.5 * (lo + hi)
-        if abs(cand - x) <= 2.0 * eps * abs(x) or hi - lo <= 4.0 * eps * abs(hi):
+        if hi - lo <= 4.0 * eps * abs(hi):
             return float(cand)
         x = float(cand)
     return float(x)
+

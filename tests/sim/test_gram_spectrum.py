@@ -101,3 +101,75 @@ def test_update_inside_K_R_range_loses_nothing_to_cancellation() -> None:
         f_svd, s_svd = _svd_norms(W0 + Z @ X, m1)
         np.testing.assert_allclose(spec2, s_svd, rtol=REL)
         np.testing.assert_allclose(fro2, f_svd, rtol=REL)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_norms_equal_svd_from_n_17(seed: int) -> None:
+    """n > 16 takes LAPACK's MRRR on the top indices alone; Z = 0 (W = W(0): Y small against K_R's gaps,
+    the root next to the pole), moderate and dominant updates, K_R cut or not."""
+    rng = np.random.default_rng(100 + seed)
+    n = int(rng.integers(17, 41))
+    m1, m2 = (int(v) for v in rng.integers(20, 60, size=2))
+    extra = int(rng.integers(0, 2 * (m1 + m2)))
+    X, W0, Z = _case(rng, n, m1, m2, extra, 10 ** rng.uniform(-8, 2))
+    if seed % 3 == 0:
+        Z[:] = 0.0
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+    fro2, spec2, _ = gs.norms(Z)
+    f_svd, s_svd = _svd_norms(W0 + Z @ X, m1)
+    np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+    np.testing.assert_allclose(fro2, f_svd, rtol=REL)
+
+
+def _counting_top_pairs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Record each eigensolve ``top_eig_diag_plus_lowrank`` makes (the first is Y^T Y's, the others F's)."""
+    import sim.gram as gram_module
+
+    calls: list[int] = []
+    orig = gram_module._top_pairs
+
+    def counted(C: np.ndarray, k: int):  # noqa: ANN202
+        calls.append(C.shape[0])
+        return orig(C, k)
+
+    monkeypatch.setattr(gram_module, "_top_pairs", counted)
+    return calls
+
+
+@pytest.mark.parametrize("n", [5, 30])
+def test_secular_matrix_formed_only_when_power_steps_cannot_certify(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where Y dominates with a separated top direction, Kato-Temple certifies the power steps' Rayleigh
+    quotient and F is never formed (one eigensolve, Y^T Y's).  With Y^T Y's top two eigenvalues equal, Weyl's
+    bound on mu_2 is no use: F is formed.  Both answers equal eigvalsh's; a negative lam is refused."""
+    rng = np.random.default_rng(n)
+    r = 3 * n
+    lam = np.sort(rng.uniform(0.0, 1e-3, r))
+    Q, _ = np.linalg.qr(rng.standard_normal((r, n)))
+    V, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    calls = _counting_top_pairs(monkeypatch)
+    for top, formed in (((5.0, 2.0), False), ((5.0, 5.0), True)):
+        sv = np.concatenate([top, rng.uniform(0.1, 1.0, n - 2)])
+        Yt = Q @ np.diag(sv) @ V.T
+        calls.clear()
+        got = top_eig_diag_plus_lowrank(lam, Yt)
+        want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
+        assert abs(got - want) <= REL * want
+        assert (len(calls) > 1) is formed, calls
+    with pytest.raises(ValueError, match="lam"):
+        top_eig_diag_plus_lowrank(-lam[::-1], Yt)
+
+
+def test_root_next_to_the_pole_takes_few_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """W = W(0) (Z = 0): the top eigenvalue sits within ~1e-3 of K_R's top one, relative.  A Newton step that
+    rounds to x itself once ended in a bisection walk over the whole bracket (50 evaluations); now it ends
+    the iteration."""
+    rng = np.random.default_rng(7)
+    n, m1, m2 = 10, 50, 50
+    X, W0, _ = _case(rng, n, m1, m2, 700, 1.0)
+    W0 *= 1e-4
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+    calls = _counting_top_pairs(monkeypatch)
+    _, spec2, _ = gs.norms(np.zeros((m1 + m2, n)))
+    _, s_svd = _svd_norms(W0, m1)
+    np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+    assert len(calls) <= 3 * 8, calls
