@@ -40,6 +40,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import cost, kernel
+from .frozen_checkpoint import SegmentProjections
 from .frozen_kernel import frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
@@ -171,6 +172,7 @@ class AutoState:
         self.max_free = max_free
         self.max_quiet = max(quiet, max_quiet)
         self.frozen: FrozenPattern | None = None
+        self.segment: SegmentProjections | None = None
         self.frozen_steps = 0
         self.handbacks = 0
         self.entries = 0
@@ -283,9 +285,19 @@ class AutoState:
                         dtype=np.int64)
 
     def observe(self, check: bool = True) -> dict[str, np.ndarray] | None:
-        if self.frozen is not None:
-            self._write_back()
-        return self.span.observe(check)
+        if self.frozen is None:
+            return self.span.observe(check)
+        self._write_back()
+        sp, S, A = self.span, self.S + self.Sc, self.A + self.Ac
+        if self.segment is None and (spec := sp.spectrum()) is not None:
+            self.segment = SegmentProjections(spec, self.frozen.s, self.frozen.ke, self.frozen.ie, sp.a, sp.y)
+        if self.segment is None:
+            return sp.observe(check)
+        proj = self.segment.projections(S, A)
+        obs = sp.observe(check, projections=proj)
+        if proj is None:
+            self.segment.remember(sp.spectrum().last_projections, S, A)
+        return obs
 
     def info(self) -> dict[str, object]:
         return {"frozen_steps": self.frozen_steps, "frozen_entries": self.entries,
@@ -348,6 +360,7 @@ class AutoState:
         self.frozen_est = round(cost.frozen_ns(sp.data.n, fp.n_free, len(fp.cls_i), len(fp.cross)))
         self.cert_ns = round(cost.certificate_ns(sp.data.n, fp.B.shape[0]))
         self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little
+        self.segment: SegmentProjections | None = None  # its checkpoints' projections (sim.frozen_checkpoint)
         self.free_max = max(self.free_max, fp.n_free)
 
     def _write_back(self) -> None:

@@ -71,20 +71,29 @@ class SpanState:
         self.t += n_steps
         return None
 
-    def weight_norms(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(fro2, spec2, ||w_k||^2) of W = W(0) + Z X: through ``GramSpectrum`` (O(M^2 n) per checkpoint,
-        after one O(M^3) diagonalization at the first), or by forming W W^T where G is not positive
-        definite."""
+    def spectrum(self) -> GramSpectrum | None:
+        """The checkpoint spectrum helper (built at the first call, one O(M^3) diagonalization), or None
+        where G is not positive definite (checkpoints then form W W^T)."""
         if self._spectrum is None:
             self._spectrum = GramSpectrum.from_init(self.init.K0, self.init.P0, self.G, self.cfg.widths) or False
-        if self._spectrum:
-            return self._spectrum.norms(Z)
+        return self._spectrum or None
+
+    def weight_norms(self, Z: np.ndarray, projections: list[np.ndarray] | None = None,
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(fro2, spec2, ||w_k||^2) of W = W(0) + Z X: through ``GramSpectrum`` (O(r M n) per checkpoint,
+        or less given its ``projections``, after one O(M^3) diagonalization at the first), or by forming
+        W W^T where G is not positive definite."""
+        spec = self.spectrum()
+        if spec is not None:
+            return spec.norms(Z, projections)
         K = weight_gram(self.init.K0, self.init.P0, Z, self.G)
         fro2, spec2 = fro2_spec2(K, self.cfg.widths)
         return fro2, spec2, np.diag(K).copy()
 
-    def observe(self, check: bool = True) -> dict[str, np.ndarray] | None:
-        """Every checkpoint quantity at the current step, or None if ``check`` and it is not finite."""
+    def observe(self, check: bool = True, projections: list[np.ndarray] | None = None,
+                ) -> dict[str, np.ndarray] | None:
+        """Every checkpoint quantity at the current step, or None if ``check`` and it is not finite.
+        ``projections``: as ``weight_norms`` takes them."""
         f = np.empty(self.data.n)
         kernel.outputs(self.Pt, self.a, self.act_code, self.gamma, f)
         margins = self.y * f
@@ -93,7 +102,7 @@ class SpanState:
         lp = np.array([kernel.dloss(z, self.loss_code) for z in margins])
         lo = np.array([kernel.loss(z, self.loss_code) for z in margins])
         Z = self.Z + self.Zc
-        fro2, spec2, norms2 = self.weight_norms(Z)
+        fro2, spec2, norms2 = self.weight_norms(Z, projections)
         obs = {
             "loss": lo.mean(), "margins": margins, "lprime": lp,
             "rho_flat": Z * np.diag(self.G)[None, :], "preact_flat": self.P.copy(),

@@ -128,7 +128,7 @@ def _counting_top_pairs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     orig = gram_module._top_pairs
 
-    def counted(C: np.ndarray, k: int):  # noqa: ANN202
+    def counted(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         calls.append(C.shape[0])
         return orig(C, k)
 
