@@ -15,8 +15,10 @@ writes it.  Between two checkpoints t1 < t2 of one segment, with dS = S(t2) - S(
 so after the segment's first checkpoint (projected directly, kept as the reference) and one projection of
 diag(a) s (at the second), each checkpoint costs O(r n^2 + r n |C|).  A segment with one or two checkpoints
 costs what it did; the saving starts at the third.  The sums differ from the direct projection by
-rounding only (tested against it at <= 1e-12); where n + |C| is not small against a block's rows the
-direct projection is cheaper and is used throughout.
+rounding only (tested against it at <= 1e-12), but they do depend, to rounding, on where the segment's
+first checkpoint fell: the same command gives the same numbers; two runs checkpointed differently agree
+to rounding only (as two engines do).  Where n + |C| is not small against a block's rows the direct
+projection is cheaper and is used throughout.
 """
 
 from __future__ import annotations
