@@ -57,9 +57,9 @@ class GramSpectrum:
     diagonal) is the largest root of the secular equation mu_max(F(x)) = 1, F(x) = Yt^T (x - lam)^{-1} Yt
     (n x n), on x > lam_max: by the matrix determinant lemma and Haynsworth's inertia the number of
     eigenvalues above x equals the number of eigenvalues of F(x) above 1.  ``psi(x) = 1 / mu_max(F(x)) - 1``
-    is increasing and close to linear near the dominant pole, so a safeguarded Newton iteration on it
-    (bisection inside the bracket [max(lam_max, lam_min + ||Yt||^2), lam_max + ||Yt||^2]) converges in a few
-    steps.  The Frobenius norms and ||w_k||^2 are diag(K_R) + row sums of Y^2.
+    is increasing and concave, so Newton from a lower bound converges monotonically, safeguarded by
+    bisection inside the bracket [max(lam_max, lam_min + ||Y||^2), lam_max + ||Y||^2]
+    (``top_eig_diag_plus_lowrank``).  The Frobenius norms and ||w_k||^2 are diag(K_R) + row sums of Y^2.
 
     Needs a positive definite G; ``from_init`` returns None otherwise (the caller then forms W W^T).
     """
