@@ -295,7 +295,7 @@ class AutoState:
             return sp.observe(check)
         proj = self.segment.projections(S, A)
         obs = sp.observe(check, projections=proj)
-        if proj is None:
+        if proj is None and obs is not None:  # (None: observe stopped before the norms)
             self.segment.remember(sp.spectrum().last_projections, S, A)
         return obs
 

@@ -167,69 +167,89 @@ def _top_pairs(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 200,
                               gram: np.ndarray | None = None) -> float:
-    """Largest eigenvalue of A = diag(lam) + Yt Yt^T (lam ascending and positive), by the secular equation
+    """Largest eigenvalue of A = diag(lam) + Yt Yt^T (lam ascending, >= 0), by the secular equation
     (``GramSpectrum``'s docstring), to a relative bracket of a few ulps.
 
     ``gram`` (n x n, symmetric): Y^T Y of an update Y = [Yt; Yn] whose further rows Yn, on further
     eigenvectors of eigenvalue 0, are not formed.  A is then diag(lam, 0, ..., 0) + Y Y^T, whose secular
     matrix Yt^T (x - lam)^{-1} Yt + Yn^T Yn / x is computed as Yt^T diag(lam / (x (x - lam))) Yt + gram / x
-    (every term positive semidefinite: no cancellation).
+    (every term positive semidefinite: no cancellation).  The problem is first scaled by a power of 4
+    (exactly) so that the bracket's top is O(1): no overflow or underflow in x^2 or (x - lam)^2.
 
     The root of psi(x) = 1 / mu_max(F(x)) - 1:
     - psi is increasing and concave on x > max(lam): F(x) is a sum of PSD terms w w^T / (x - l), for each
       unit v 1 / (v^T F(x) v) is concave there (its second derivative has the sign of
       (sum w_v / d^2)^2 - (sum w_v / d)(sum w_v / d^3) <= 0, Cauchy-Schwarz), and 1 / mu_max is their
-      minimum.  Newton from the left of the root therefore stays left and converges monotonically.
+      minimum.  So a Newton step, from either side, lands at or left of the root: a lower bound.
+    - Upper bounds: the zero of the chord through points on either side of the root (the chord lies below
+      a concave psi); and from a point x left of the root alone, as -F'(x) >= F(x) / x (1 / (x - l)^2 >=
+      1 / (x (x - l)) for l >= 0), psi'(root) >= 1 / root and, psi' decreasing, root - x <= |psi(x)| root,
+      i.e. root <= x / (1 + psi(x)).  The iteration ends when the bounds meet within 4 ulps: never on the
+      size of a step alone (a step from the left bounds the distance to the root only from below).
     - Newton starts from the larger of two Rayleigh quotients of A, both lower bounds on the root: that of
       u = Y c / |Y c| (c the top eigenvector of Y^T Y; close when Y dominates) and that of diag(lam)'s top
-      eigenvector (close when Y is small against lam's gaps).
+      eigenvector (close when Y is small against lam's gaps).  Where a Newton step fails to halve the
+      bracket (psi strongly curved: F's top two eigenvalues nearly cross, or the root sits next to the
+      pole) the next point is the bracket's midpoint instead (geometric in the distance to the pole while
+      the lower end is the pole).
     - An evaluation first tries the last eigenvector v (at the start, c): F v costs O(r n), and up to
       ``POWER_STEPS`` power steps refine v.  theta = v^T F v is taken as mu_max once the Kato-Temple bound
       mu_max - theta <= |F v - theta v|^2 / (theta - mu_2) is below an ulp of theta.  mu_2 is bounded by
       Weyl's inequality, F(x) = gram / x + H with 0 <= H <= lam_max / (x (x - lam_max)) s I (s = |gram|),
       or by the second eigenvalue of the last F formed at an x' <= x (F, hence each of its eigenvalues,
       decreases in x).  Otherwise F is formed (r n^2 / 2 multiply-adds) and its top two eigenpairs taken.
-      Where Y dominates, no F is formed at all: two or three O(r n) evaluations.
-    - A Newton step below 2 ulps of x ends the iteration; a step leaving the bracket is replaced by
-      bisection (geometric in the distance to the pole while lo is the pole)."""
+      Where Y dominates, no F is formed at all: two or three O(r n) evaluations."""
     if lam.size and lam[0] < 0.0:
         raise ValueError(f"lam: eigenvalues >= 0 (of a positive semidefinite K_R), got {lam[0]}")
-    cut = gram is not None
-    lam_max, lam_min = (float(lam[-1]), float(lam[0])) if lam.size else (0.0, 0.0)
-    if cut:  # the cut eigenvalues are 0
-        lam_max, lam_min = max(lam_max, 0.0), min(lam_min, 0.0)
+    lam_max = float(lam[-1]) if lam.size else 0.0  # the cut eigenvalues are 0 <= lam
     n = Yt.shape[1]
     if n == 0:
         return lam_max
-    if not cut:
-        gram = ata(Yt)
+    if gram is None:
+        gram, cut = ata(Yt), False
+    else:
+        cut = True
+    top = lam_max + float(np.trace(gram))  # >= the answer, within a factor n + 1
+    if not np.isfinite(top):
+        return np.nan
+    if top == 0.0:
+        return 0.0
+    k = int(np.round(np.log2(top) / 2))  # scale by 4^-k: exact, the top near 1
+    root = _secular_root(np.ldexp(lam, -2 * k), np.ldexp(Yt, -k), np.ldexp(gram, -2 * k), cut, max_iter)
+    return float(np.ldexp(root, 2 * k))
+
+
+def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, max_iter: int) -> float:
+    """``top_eig_diag_plus_lowrank`` on a problem scaled to O(1) (its docstring)."""
+    n = Yt.shape[1]
+    lam_max = float(lam[-1]) if lam.size else 0.0
+    lam_min = 0.0 if cut or not lam.size else float(lam[0])
     mu, V = _top_pairs(gram, 2)
     s, c = float(mu[-1]), V[:, -1]
     s2 = float(mu[0]) if n > 1 else -np.inf
-    if s <= 0.0:
-        return lam_max
     hi = lam_max + s
+    if not hi > lam_max:  # Y = 0, or below half an ulp of lam_max
+        return lam_max
     lo = max(lam_max, lam_min + s)
     open_lo = lo == lam_max  # psi -> -1 at the pole: never evaluated there
-    lam_top = float(lam[-1]) if lam.size else 0.0
     # two lower bounds on the root: the Rayleigh quotients of u = Y c / |Y c| (the rows not formed adding
     # 0) and of K_R's top eigenvector (A's top eigenvalue near lam_max when Y is small against K_R's gaps)
     rayleigh = s + float(lam @ (Yt @ c) ** 2) / s
     if lam.size:
-        rayleigh = max(rayleigh, lam_top + float(Yt[-1] @ Yt[-1]))
+        rayleigh = max(rayleigh, lam_max + float(Yt[-1] @ Yt[-1]))
     eps = float(np.finfo(float).eps)
     last = {"x": np.inf, "v": c, "mu2": np.inf}  # the last eigenvector; the last full evaluation
 
     def mu2_bound(x: float) -> float:
         """An upper bound on the second eigenvalue of F(x) = gram / x + H(x), 0 <= H <= e_max s I (Weyl);
         or the one found by the last full evaluation at an x' <= x."""
-        b = s2 / x + lam_top / (x * (x - lam_top)) * s
+        b = s2 / x + lam_max / (x * (x - lam_max)) * s
         return min(b, last["mu2"]) if x >= last["x"] else b
 
     def psi(x: float) -> tuple[float, float]:
         """(psi(x), psi'(x)) at x > lam_max."""
         d = x - lam
-        e = lam / (x * d)  # F(x) = Yt^T diag(e) Yt + gram / x
+        e = lam / x / d  # F(x) = Yt^T diag(e) Yt + gram / x
         theta, v, mu2 = -1.0, last["v"], mu2_bound(x)
         for _ in range(POWER_STEPS):  # the last eigenvector, refined by power steps, certified by Kato-Temple
             Ytv = Yt @ v
@@ -247,29 +267,44 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
             last.update(x=x, mu2=float(mu[0]) if mu.size > 1 else -np.inf)
             Ytv = Yt @ v
         last["v"] = v
-        # -d mu_max / dx = v^T (Yt^T diag(lam (x + d) / (x d)^2) Yt + gram / x^2) v
-        dmu = float((lam * (x + d) / (x * d) ** 2) @ Ytv**2) + float(v @ gram @ v) / x**2
+        # -d mu_max / dx = v^T (Yt^T diag(1 / d^2 - 1 / x^2) Yt + gram / x^2) v, 1/d^2 - 1/x^2 = e (1/d + 1/x)
+        dmu = float((e * (1.0 / d + 1.0 / x)) @ Ytv**2) + float(v @ gram @ v) / (x * x)
         return 1.0 / theta - 1.0, dmu / theta**2
 
-    # psi(lo) <= 0 <= psi(hi); the root is the top eigenvalue
     x = rayleigh if lo < rayleigh < hi else hi
+    left = right = (np.nan, np.nan)  # the evaluated points nearest the root on either side, with psi there
     for _ in range(max_iter):
+        width = hi - lo
         val, der = psi(x)
         if val == 0.0:
             return x
         if val > 0.0:
-            hi = x
-        else:
-            lo, open_lo = x, False
-        cand = x - val / der if der > 0.0 else np.nan
-        if abs(cand - x) <= 2.0 * eps * abs(x):  # converged (the step may round to x itself: not in (lo, hi))
-            return float(cand)
-        if not (lo < cand < hi):
-            cand = lam_max + np.sqrt((lo - lam_max) * (hi - lam_max)) if open_lo else 0.5 * (lo + hi)
-            if not lo < cand < hi:
-                cand = 0.5 * (lo + hi)
-        if hi - lo <= 4.0 * eps * abs(hi):
-            return float(cand)
-        x = float(cand)
-    return float(x)
-
+            hi = min(hi, x)
+            if not right[0] <= x:
+                right = (x, val)
+        else:  # psi > -1: 1 + val > 0
+            lo, open_lo = max(lo, x), False
+            hi = min(hi, x / (1.0 + val))
+            if not left[0] >= x:
+                left = (x, val)
+        if left[0] < right[0]:  # the chord lies below a concave psi: its zero is an upper bound
+            z = left[0] - left[1] * (right[0] - left[0]) / (right[1] - left[1])
+            if lo <= z:
+                hi = min(hi, z)
+        cand = x - val / der if der > 0.0 else np.nan  # the tangent lies above: a lower bound
+        newton = lo < cand < hi
+        if newton:
+            lo, open_lo = cand, False
+        if hi - lo <= 4.0 * eps * hi:
+            return 0.5 * (lo + hi)
+        if newton and hi - lo <= 0.5 * width:  # Newton while it halves the bracket
+            x = cand
+            continue
+        # bisection: geometric in the distance to the pole while the lower end is the pole
+        x = lam_max + np.sqrt(max(lo - lam_max, eps * max(lam_max, hi - lam_max)) * (hi - lam_max)) \
+            if open_lo else np.nan
+        if not lo < x < hi:
+            x = 0.5 * (lo + hi)
+            if not lo < x < hi:  # lo and hi adjacent floats
+                return hi
+    return 0.5 * (lo + hi)

@@ -173,3 +173,57 @@ def test_root_next_to_the_pole_takes_few_evaluations(monkeypatch: pytest.MonkeyP
     _, s_svd = _svd_norms(W0, m1)
     np.testing.assert_allclose(spec2, s_svd, rtol=REL)
     assert len(calls) <= 3 * 8, calls
+
+
+def test_stops_only_when_the_bounds_meet_not_on_a_small_step() -> None:
+    """Planted (a reviewer's counterexample): F's top two eigenvalues nearly cross at the Rayleigh start
+    x0 = 1 + 1.4e-10, where psi = -2e-8 but psi' = 1.7e9, so Newton's step is 1e-17 while the root is
+    1.1e-8 (relative) away.  Stopping on the step size returned x0 (error 1.1e-8); the bracket must meet."""
+    lam = np.array([0.6136100621178432, 1.0])
+    Yt = np.array([[0.0, 1.4002257476612823e-4], [1.1913661249400233e-5, -9.6709171878860827e-8]])
+    Yn = np.array([[0.00811721940667947, 0.9999670349115966]])  # a row on a cut (eigenvalue 0) direction
+    full = np.vstack([Yn, Yt])
+    want = np.linalg.eigvalsh(np.diag(np.concatenate([[0.0], lam])) + full @ full.T)[-1]
+    got = top_eig_diag_plus_lowrank(lam, Yt, gram=full.T @ full)
+    assert abs(got - want) <= REL * want
+    lam3 = np.concatenate([[1e-3], lam])  # the same without a cut
+    full[0] *= np.sqrt(1 - 1e-3)
+    want = np.linalg.eigvalsh(np.diag(lam3) + full @ full.T)[-1]
+    assert abs(top_eig_diag_plus_lowrank(lam3, full) - want) <= REL * want
+
+
+@pytest.mark.parametrize("k", [-250, -60, 60, 250])
+def test_any_scale_gives_the_scaled_answer(k: int) -> None:
+    """Scaling lam by 4^k and Y by 2^k scales the answer by 4^k exactly: no overflow of x^2 at 1e150, no
+    underflow of (x - lam)^2 at 1e-150 (both broke Newton's derivative before the problem was scaled)."""
+    rng = np.random.default_rng(11)
+    lam = np.sort(rng.uniform(0.0, 1.0, 12))
+    Yt = rng.standard_normal((12, 4)) * 0.3
+    base = top_eig_diag_plus_lowrank(lam, Yt)
+    assert abs(base - np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]) <= REL * base
+    assert top_eig_diag_plus_lowrank(np.ldexp(lam, 2 * k), np.ldexp(Yt, k)) == np.ldexp(base, 2 * k)
+    gram = np.ldexp(Yt.T @ Yt, 2 * k)
+    assert top_eig_diag_plus_lowrank(np.ldexp(lam, 2 * k), np.ldexp(Yt, k), gram=gram) == pytest.approx(
+        np.ldexp(base, 2 * k), rel=REL)
+
+
+@pytest.mark.parametrize("sigma0", [1e-45, 1e80])
+def test_extreme_init_scales_match_the_dense_engine(sigma0: float) -> None:
+    """End to end: checkpoint norms at W(0) ~ 1e-45 and ~ 1e80 equal those of W W^T formed densely."""
+    from sim import SimConfig, simulate
+
+    cfg = SimConfig(activation="leaky_relu", gamma=0.1, n=6, d=50, m=4, steps=5, sigma0=sigma0, checkpoints=[1, 5])
+    a, b = simulate(cfg), simulate(cfg.with_(engine="dense"))
+    np.testing.assert_allclose(a.spec2, b.spec2, rtol=1e-12)
+
+
+def test_update_below_an_ulp_of_the_pole_and_a_root_next_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """|Y|^2 below half an ulp of lam_max: the answer is lam_max (it divided by x - lam_max = 0).  A root
+    1e-18 (relative) above the pole: found by geometric steps towards it, in few evaluations."""
+    lam = np.array([0.5, 1.0])
+    assert top_eig_diag_plus_lowrank(lam, np.array([[1e-9], [1e-9]])) == pytest.approx(1.0, rel=REL)
+    calls = _counting_top_pairs(monkeypatch)
+    Yt = np.array([[1e-3, 2e-3], [1e-9, 0.0]])
+    want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
+    assert abs(top_eig_diag_plus_lowrank(lam, Yt) - want) <= REL * want
+    assert len(calls) <= 16, calls
