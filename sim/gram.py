@@ -84,10 +84,14 @@ class GramSpectrum:
         its spectrum is zero.  Eigenvalues within ``size * eps * max(lam_max, max_k ||w_k(0)||^2)`` of 0 (the
         rounding of K_R = K0 - P0' P0'^T) are taken as 0 (a change of K_R by at most that much in norm, of
         the order of eigh's own error), and their eigenvectors never formed:
-        ``norms`` then projects Y on the r << M others only, O(r M n) instead of O(M^2 n)."""
+        ``norms`` then projects Y on the r << M others only, O(r M n) instead of O(M^2 n).
+
+        Nothing is cut where K_R has an eigenvalue below -tol: P0' = P0 L^{-T} then carries more than
+        rounding (an ill-conditioned G), and K_R + P0' P0'^T = K0 holds only with K_R's computed spectrum
+        kept whole, negative part included (dropping it moved the norms by ~1e-11 at cond(G) = 6e7)."""
         tol = lam.size * np.finfo(float).eps * max(float(lam[-1]), scale)
         keep = lam > max(tol, 0.0)
-        if keep.all():
+        if keep.all() or lam[0] < -tol:
             return lam, np.ascontiguousarray(U.T), False
         return lam[keep], np.ascontiguousarray(U[:, keep].T), True
 
@@ -167,14 +171,15 @@ def _top_pairs(C: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
 def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 200,
                               gram: np.ndarray | None = None) -> float:
-    """Largest eigenvalue of A = diag(lam) + Yt Yt^T (lam ascending, >= 0), by the secular equation
+    """Largest eigenvalue of A = diag(lam) + Yt Yt^T (lam ascending), by the secular equation
     (``GramSpectrum``'s docstring), to a relative bracket of a few ulps.
 
     ``gram`` (n x n, symmetric): Y^T Y of an update Y = [Yt; Yn] whose further rows Yn, on further
-    eigenvectors of eigenvalue 0, are not formed.  A is then diag(lam, 0, ..., 0) + Y Y^T, whose secular
-    matrix Yt^T (x - lam)^{-1} Yt + Yn^T Yn / x is computed as Yt^T diag(lam / (x (x - lam))) Yt + gram / x
-    (every term positive semidefinite: no cancellation).  The problem is first scaled by a power of 4
-    (exactly) so that the bracket's top is O(1): no overflow or underflow in x^2 or (x - lam)^2.
+    eigenvectors of eigenvalue 0, are not formed (lam >= 0 then).  A is then diag(lam, 0, ..., 0) + Y Y^T,
+    whose secular matrix Yt^T (x - lam)^{-1} Yt + Yn^T Yn / x is computed as
+    Yt^T diag(lam / (x (x - lam))) Yt + gram / x (every term positive semidefinite: no cancellation).
+    The problem is first scaled by a power of 4 (exactly) so that the bracket's top is O(1): no overflow
+    or underflow in x^2 or (x - lam)^2.
 
     The root of psi(x) = 1 / mu_max(F(x)) - 1:
     - psi is increasing and concave on x > max(lam): F(x) is a sum of PSD terms w w^T / (x - l), for each
@@ -182,9 +187,10 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
       (sum w_v / d^2)^2 - (sum w_v / d)(sum w_v / d^3) <= 0, Cauchy-Schwarz), and 1 / mu_max is their
       minimum.  So a Newton step, from either side, lands at or left of the root: a lower bound.
     - Upper bounds: the zero of the chord through points on either side of the root (the chord lies below
-      a concave psi); and from a point x left of the root alone, as -F'(x) >= F(x) / x (1 / (x - l)^2 >=
-      1 / (x (x - l)) for l >= 0), psi'(root) >= 1 / root and, psi' decreasing, root - x <= |psi(x)| root,
-      i.e. root <= x / (1 + psi(x)).  The iteration ends when the bounds meet within 4 ulps: never on the
+      a concave psi); and from a point x left of the root alone: with p the lowest pole (0 with ``gram``),
+      -F'(x) >= F(x) / (x - p) (1 / (x - l)^2 >= 1 / ((x - p) (x - l)) for l >= p), so
+      psi'(root) >= 1 / (root - p) and, psi' decreasing, root - x <= |psi(x)| (root - p), i.e.
+      root <= (x + psi(x) p) / (1 + psi(x)).  The iteration ends when the bounds meet within 4 ulps: never on the
       size of a step alone (a step from the left bounds the distance to the root only from below).
     - Newton starts from the larger of two Rayleigh quotients of A, both lower bounds on the root: that of
       u = Y c / |Y c| (c the top eigenvector of Y^T Y; close when Y dominates) and that of diag(lam)'s top
@@ -195,13 +201,13 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
     - An evaluation first tries the last eigenvector v (at the start, c): F v costs O(r n), and up to
       ``POWER_STEPS`` power steps refine v.  theta = v^T F v is taken as mu_max once the Kato-Temple bound
       mu_max - theta <= |F v - theta v|^2 / (theta - mu_2) is below an ulp of theta.  mu_2 is bounded by
-      Weyl's inequality, F(x) = gram / x + H with 0 <= H <= lam_max / (x (x - lam_max)) s I (s = |gram|),
+      Weyl's inequality, F(x) = gram / x + H with H <= max(lam_max, 0) / (x (x - lam_max)) s I (s = |gram|),
       or by the second eigenvalue of the last F formed at an x' <= x (F, hence each of its eigenvalues,
       decreases in x).  Otherwise F is formed (r n^2 / 2 multiply-adds) and its top two eigenpairs taken.
       Where Y dominates, no F is formed at all: two or three O(r n) evaluations."""
-    if lam.size and lam[0] < 0.0:
-        raise ValueError(f"lam: eigenvalues >= 0 (of a positive semidefinite K_R), got {lam[0]}")
-    lam_max = float(lam[-1]) if lam.size else 0.0  # the cut eigenvalues are 0 <= lam
+    if gram is not None and lam.size and lam[0] < 0.0:
+        raise ValueError(f"lam: eigenvalues >= 0 with a gram (a cut K_R is positive semidefinite), got {lam[0]}")
+    lam_max = float(lam[-1]) if lam.size else 0.0  # the cut eigenvalues are 0 < lam
     n = Yt.shape[1]
     if n == 0:
         return lam_max
@@ -209,12 +215,13 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
         gram, cut = ata(Yt), False
     else:
         cut = True
-    top = lam_max + float(np.trace(gram))  # >= the answer, within a factor n + 1
-    if not np.isfinite(top):
+    # scale by 4^-k: exact, with the larger of |lam| and Y's row norms near 1 (the answer within n + 1 of it)
+    top = max(float(np.max(np.abs(lam))) if lam.size else 0.0, float(np.max(np.diag(gram))))
+    if not (np.isfinite(top) and np.all(np.isfinite(gram))):
         return np.nan
     if top == 0.0:
-        return 0.0
-    k = int(np.round(np.log2(top) / 2))  # scale by 4^-k: exact, the top near 1
+        return lam_max
+    k = int(np.round(np.log2(top) / 2))
     root = _secular_root(np.ldexp(lam, -2 * k), np.ldexp(Yt, -k), np.ldexp(gram, -2 * k), cut, max_iter)
     return float(np.ldexp(root, 2 * k))
 
@@ -241,19 +248,22 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
     last = {"x": np.inf, "v": c, "mu2": np.inf}  # the last eigenvector; the last full evaluation
 
     def mu2_bound(x: float) -> float:
-        """An upper bound on the second eigenvalue of F(x) = gram / x + H(x), 0 <= H <= e_max s I (Weyl);
-        or the one found by the last full evaluation at an x' <= x."""
-        b = s2 / x + lam_max / (x * (x - lam_max)) * s
+        """An upper bound on the second eigenvalue of F(x) = gram / x + H(x), H <= max(e_max, 0) s I
+        (Weyl); or the one found by the last full evaluation at an x' <= x."""
+        b = s2 / x + max(lam_max, 0.0) / (x * (x - lam_max)) * s
         return min(b, last["mu2"]) if x >= last["x"] else b
 
     def psi(x: float) -> tuple[float, float]:
         """(psi(x), psi'(x)) at x > lam_max."""
         d = x - lam
-        e = lam / x / d  # F(x) = Yt^T diag(e) Yt + gram / x
+        # F(x) = Yt^T diag(e) Yt (+ gram / x with a cut), every term PSD; -F'(x) likewise with de
+        e, de = (lam / x / d, lam / x / d * (1.0 / d + 1.0 / x)) if cut else (1.0 / d, 1.0 / d**2)
         theta, v, mu2 = -1.0, last["v"], mu2_bound(x)
         for _ in range(POWER_STEPS):  # the last eigenvector, refined by power steps, certified by Kato-Temple
             Ytv = Yt @ v
-            Fv = Yt.T @ (e * Ytv) + gram @ v / x
+            Fv = Yt.T @ (e * Ytv)
+            if cut:
+                Fv += gram @ v / x
             theta = float(v @ Fv)
             res = Fv - theta * v
             if theta > mu2 and float(res @ res) <= eps * theta * (theta - mu2):
@@ -261,14 +271,15 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
             v, theta = Fv / np.linalg.norm(Fv), -1.0
         if theta < 0.0:
             F = ata(Yt * np.sqrt(e)[:, None], full=False)
-            F += gram / x
+            if cut:
+                F += gram / x
             mu, V = _top_pairs(F, 2)
             theta, v = float(mu[-1]), V[:, -1]
             last.update(x=x, mu2=float(mu[0]) if mu.size > 1 else -np.inf)
             Ytv = Yt @ v
         last["v"] = v
-        # -d mu_max / dx = v^T (Yt^T diag(1 / d^2 - 1 / x^2) Yt + gram / x^2) v, 1/d^2 - 1/x^2 = e (1/d + 1/x)
-        dmu = float((e * (1.0 / d + 1.0 / x)) @ Ytv**2) + float(v @ gram @ v) / (x * x)
+        # -d mu_max / dx = v^T (Yt^T diag(de) Yt (+ gram / x^2)) v; with a cut 1/d^2 - 1/x^2 = e (1/d + 1/x)
+        dmu = float(de @ Ytv**2) + (float(v @ gram @ v) / (x * x) if cut else 0.0)
         return 1.0 / theta - 1.0, dmu / theta**2
 
     x = rayleigh if lo < rayleigh < hi else hi
@@ -284,7 +295,7 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
                 right = (x, val)
         else:  # psi > -1: 1 + val > 0
             lo, open_lo = max(lo, x), False
-            hi = min(hi, x / (1.0 + val))
+            hi = min(hi, (x + val * lam_min) / (1.0 + val))  # lam_min: the lowest pole
             if not left[0] >= x:
                 left = (x, val)
         if left[0] < right[0]:  # the chord lies below a concave psi: its zero is an upper bound
@@ -295,10 +306,17 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
         newton = lo < cand < hi
         if newton:
             lo, open_lo = cand, False
+        elif hi <= cand <= hi + 8.0 * eps * abs(hi):  # the lower bound at the upper one, to rounding
+            lo = hi
         if hi - lo <= 4.0 * eps * hi:
             return 0.5 * (lo + hi)
         if newton and hi - lo <= 0.5 * width:  # Newton while it halves the bracket
             x = cand
+            continue
+        if not (newton or open_lo) and val > 0.0 and lo < lo + 4.0 * eps * abs(lo) < hi:
+            # Newton from the right fell at or below lo: lo may be the root itself; a point 2 ulps above
+            # closes the bracket if so (bisecting towards lo would take ~50 evaluations)
+            x = lo + 4.0 * eps * abs(lo)
             continue
         # bisection: geometric in the distance to the pole while the lower end is the pole
         x = lam_max + np.sqrt(max(lo - lam_max, eps * max(lam_max, hi - lam_max)) * (hi - lam_max)) \

@@ -140,7 +140,8 @@ def _counting_top_pairs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 def test_secular_matrix_formed_only_when_power_steps_cannot_certify(n: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """Where Y dominates with a separated top direction, Kato-Temple certifies the power steps' Rayleigh
     quotient and F is never formed (one eigensolve, Y^T Y's).  With Y^T Y's top two eigenvalues equal, Weyl's
-    bound on mu_2 is no use: F is formed.  Both answers equal eigvalsh's; a negative lam is refused."""
+    bound on mu_2 is no use: F is formed.  Both answers equal eigvalsh's, and with negative lam too (refused
+    with a cut)."""
     rng = np.random.default_rng(n)
     r = 3 * n
     lam = np.sort(rng.uniform(0.0, 1e-3, r))
@@ -155,8 +156,11 @@ def test_secular_matrix_formed_only_when_power_steps_cannot_certify(n: int, monk
         want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
         assert abs(got - want) <= REL * want
         assert (len(calls) > 1) is formed, calls
-    with pytest.raises(ValueError, match="lam"):
-        top_eig_diag_plus_lowrank(-lam[::-1], Yt)
+    neg = np.sort(lam - 5e-4)  # negative eigenvalues (uncut: a K_R computed through an ill-conditioned G)
+    want = np.linalg.eigvalsh(np.diag(neg) + Yt @ Yt.T)[-1]
+    assert abs(top_eig_diag_plus_lowrank(neg, Yt) - want) <= REL * want
+    with pytest.raises(ValueError, match="lam"):  # with a cut, the kept eigenvalues are the positive ones
+        top_eig_diag_plus_lowrank(neg, Yt, gram=Yt.T @ Yt)
 
 
 def test_root_next_to_the_pole_takes_few_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -227,3 +231,42 @@ def test_update_below_an_ulp_of_the_pole_and_a_root_next_to_it(monkeypatch: pyte
     want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
     assert abs(top_eig_diag_plus_lowrank(lam, Yt) - want) <= REL * want
     assert len(calls) <= 16, calls
+
+
+def test_ill_conditioned_gram_keeps_K_R_whole() -> None:
+    """A reviewer's case: d = n (K_R = 0 exactly), cond(G) = 6e7.  The computed K_R = K0 - P0' P0'^T
+    carries +-2e-10 of P0''s error; cutting its 'null space' dropped the negative part and moved the norms
+    by 1.3e-11.  Kept whole (negative eigenvalues included) they equal the SVD's."""
+    rng = np.random.default_rng(0)
+    n = d = 8
+    M = 10
+    Q1, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    Q2, _ = np.linalg.qr(rng.standard_normal((d, n)))
+    X = Q1 @ np.diag(np.logspace(0, -3.9, n)) @ Q2.T
+    W0 = rng.standard_normal((M, d))
+    gs = GramSpectrum.from_init(W0 @ W0.T, W0 @ X.T, X @ X.T, (5, 5))
+    assert gs is not None
+    Z = rng.standard_normal((M, n)) * 0.01
+    for z in (np.zeros((M, n)), Z):
+        fro2, spec2, _ = gs.norms(z)
+        f_svd, s_svd = _svd_norms(W0 + z @ X, 5)
+        np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+        np.testing.assert_allclose(fro2, f_svd, rtol=REL)
+    assert not any(c for _, _, c in gs.eig)
+    assert min(float(lam[0]) for lam, _, _ in gs.eig) < 0.0
+
+
+def test_lower_end_at_the_root_closes_in_few_evaluations(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reviewer's case: lam = (0.1, 0.2), Y = e_1: the root 1.1 is the bracket's lower end lam_min + |Y|^2
+    itself; every Newton step from the right fell at or below it and the bracket was bisected down to it
+    (49 evaluations).  A point 2 ulps above it closes the bracket."""
+    calls = _counting_top_pairs(monkeypatch)
+    got = top_eig_diag_plus_lowrank(np.array([0.1, 0.2]), np.array([[1.0], [0.0]]))
+    assert abs(got - 1.1) <= REL * 1.1
+    lam = np.array([0.03906391400502052, 0.5939424770727331])
+    Yt = np.array([[-0.17928018532112824, -0.31998229093905245, -0.10639210800638893, 0.6397616431977539],
+                   [-0.00514794205984819, 0.00123673476421593, 0.01532079016896636, 0.00172379884094616]])
+    calls.clear()
+    want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
+    assert abs(top_eig_diag_plus_lowrank(lam, Yt) - want) <= REL * want
+    assert len(calls) <= 10, calls
