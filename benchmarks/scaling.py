@@ -155,16 +155,20 @@ def render(res: dict[str, Any]) -> str:
                       f"{_ratio(r['span_threads'] / r['span_single'])}x the single engine on one core.")
     if res.get("checkpoints"):
         cks = res["checkpoints"]
-        parts = [f"n = {c['n']}: {1e3 * c['each_s']:.1f} ms on the span engine's state (its projection alone, "
-                 f"{c['proj_flops'] / 1e9:.2f} GFLOP, takes {1e3 * c['proj_flops'] / c['dgemm_flops']:.1f} ms at "
-                 f"dgemm's rate), {1e3 * c['segment_s']:.1f} ms inside a frozen-pattern segment (forming W Wᵀ and "
-                 f"its eigensolves: {1e3 * c['dense_s']:.0f} ms; the first observation {c['first_s']:.2f} s, with "
-                 "the one-time diagonalization of K_R)" for c in cks]
-        lines += ["", f"One checkpoint observation at m = {cks[0]['m']} (norms by the secular equation, "
-                  "`sim.gram.GramSpectrum`; on the span engine's state it projects Y on K_R's r ≤ d − n kept "
-                  "eigenvectors, O(r M n); inside a frozen-pattern segment, from its third checkpoint on, it updates "
-                  "the segment's first projection in O(r n²), `sim.frozen_checkpoint`; a one-thread 1000 × 1000 "
-                  f"dgemm ran {cks[0]['dgemm_flops'] / 1e9:.1f} GFLOP/s in this run): " + "; ".join(parts) + "."]
+        lines += ["", f"One checkpoint observation at m = {cks[0]['m']}, in ms (norms by the secular equation, "
+                  "`sim.gram.GramSpectrum`). On the span engine's state it projects Y on K_R's r ≤ d − n kept "
+                  "eigenvectors, O(r M n); the next column is that projection's multiply-adds at the rate a "
+                  f"one-thread 1000 × 1000 dgemm ran in this run ({cks[0]['dgemm_flops'] / 1e9:.1f} GFLOP/s). "
+                  "Inside a frozen-pattern segment, from its third checkpoint on, the segment's first "
+                  "projection is updated in O(r n²) (`sim.frozen_checkpoint`). Before either: forming W Wᵀ and "
+                  "its M × M eigensolves; the first observation of a run also diagonalizes K_R once.",
+                  "",
+                  "| n | span engine's state | its projection at dgemm's rate | inside a frozen segment "
+                  "| forming W Wᵀ | first observation |",
+                  "|---|---|---|---|---|---|"]
+        lines += [f"| {c['n']} | {1e3 * c['each_s']:.1f} | {1e3 * c['proj_flops'] / c['dgemm_flops']:.1f} "
+                  f"| {1e3 * c['segment_s']:.1f} | {1e3 * c['dense_s']:.0f} | {1e3 * c['first_s']:.0f} |"
+                  for c in cks]
     a = res["agreement"]
     lines += [
         "",
