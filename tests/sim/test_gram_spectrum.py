@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.gram import GramSpectrum, top_eig_diag_plus_lowrank
 
@@ -270,3 +272,51 @@ def test_lower_end_at_the_root_closes_in_few_evaluations(monkeypatch: pytest.Mon
     want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
     assert abs(top_eig_diag_plus_lowrank(lam, Yt) - want) <= REL * want
     assert len(calls) <= 10, calls
+
+
+@st.composite
+def secular_problems(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """diag(lam) + Y Y^T with the shapes that make the root hard: lam clustered at its top, repeated, with
+    zeros (or, uncut, negatives: a K_R computed through an ill-conditioned G), Y of any scale against
+    lam's gaps, rank-deficient or with equal top singular values, rows on cut (eigenvalue-0) directions."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    n = draw(st.integers(1, 20))
+    r = draw(st.integers(0, 30))
+    cut = draw(st.booleans())
+    kind = draw(st.sampled_from(["uniform", "cluster", "repeated", "zeros", "negative"]))
+    lam = rng.uniform(0.0, 1.0, r)
+    if kind == "cluster":
+        lam = 1.0 - 10.0 ** -rng.uniform(1, 16, r)
+    elif kind == "repeated":
+        lam = rng.choice([0.25, 1.0], r)
+    elif kind == "zeros":
+        lam[rng.random(r) < 0.5] = 0.0
+    elif kind == "negative" and not cut:
+        lam = lam - 0.1 * rng.random()
+    lam = np.sort(np.maximum(lam, 0.0) if cut else lam)
+    q = draw(st.integers(1, 5)) if cut else 0
+    Y = rng.standard_normal((r + q, n)) * 10.0 ** draw(st.floats(-6, 3))
+    shape = draw(st.sampled_from(["full", "rank1", "equal_top"]))
+    if shape == "rank1":
+        Y = np.outer(Y[:, 0], rng.standard_normal(n))
+    elif shape == "equal_top" and n > 1 and r + q >= n:
+        Q, _ = np.linalg.qr(Y)
+        Y = Q * np.concatenate([[1.0, 1.0], rng.uniform(0.0, 1.0, n - 2)]) * np.abs(Y).max()
+    return lam, Y[q:], (Y.T @ Y if cut else None)
+
+
+@settings(max_examples=300)  # about 2 ms an example: a wide net at every profile
+@given(secular_problems())
+def test_secular_root_equals_eigvalsh(problem: tuple[np.ndarray, np.ndarray, np.ndarray | None]) -> None:
+    lam, Yt, gram = problem
+    if gram is None:
+        A = np.diag(lam) + Yt @ Yt.T
+    else:  # the rows not formed: any factor of gram - Yt^T Yt, on eigenvalue-0 directions
+        rest = gram - Yt.T @ Yt
+        w, V = np.linalg.eigh(0.5 * (rest + rest.T))
+        Yn = (V * np.sqrt(np.maximum(w, 0.0))).T
+        full = np.vstack([Yn, Yt])
+        A = np.diag(np.concatenate([np.zeros(len(Yn)), lam])) + full @ full.T
+    want = float(np.linalg.eigvalsh(A)[-1]) if A.size else 0.0
+    got = top_eig_diag_plus_lowrank(lam, Yt, gram=gram)
+    assert abs(got - want) <= 1e-12 * max(abs(want), float(np.abs(A).max(initial=0.0))), (got, want)
