@@ -151,13 +151,16 @@ def ata(A: np.ndarray, full: bool = True) -> np.ndarray:
     triangle only (the lower one zero)."""
     if A.shape[0] == 0 or A.shape[1] == 0:
         return np.zeros((A.shape[1], A.shape[1]))
+    if A.size * A.shape[1] < 65536:  # small: numpy's matmul costs less than scipy's call into BLAS
+        return A.T @ A
     if A.flags.f_contiguous:
         C = scipy.linalg.blas.dsyrk(1.0, A, trans=1, lower=0)
     else:
         C = scipy.linalg.blas.dsyrk(1.0, A.T, trans=0, lower=0)  # A.T is Fortran-ordered: no copy
-    if full:
-        iu = np.triu_indices_from(C, 1)
-        C.T[iu] = C[iu]
+    if full:  # the lower triangle from the upper (C + C^T counts the diagonal twice)
+        d = C.diagonal().copy()
+        C += C.T
+        np.fill_diagonal(C, d)
     return C
 
 
@@ -193,16 +196,17 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
       a concave psi); and from a point x left of the root alone: with p the lowest pole (0 with ``gram``),
       -F'(x) >= F(x) / (x - p) (1 / (x - l)^2 >= 1 / ((x - p) (x - l)) for l >= p), so
       psi'(root) >= 1 / (root - p) and, psi' decreasing, root - x <= |psi(x)| (root - p), i.e.
-      root <= (x + psi(x) p) / (1 + psi(x)).  The iteration ends when the bounds meet within 4 ulps: never on the
-      size of a step alone (a step from the left bounds the distance to the root only from below).
+      root <= (x + psi(x) p) / (1 + psi(x)).  The iteration ends when the bounds meet within 4 ulps:
+      never on the size of a step alone (a step from the left bounds the distance to the root only from
+      below).
     - Newton starts from the larger of two Rayleigh quotients of A, both lower bounds on the root: that of
       u = Y c / |Y c| (c the top eigenvector of Y^T Y; close when Y dominates) and that of diag(lam)'s top
       eigenvector (close when Y is small against lam's gaps).  Where a Newton step fails to halve the
       bracket (psi strongly curved: F's top two eigenvalues nearly cross, or the root sits next to the
       pole) the next point is the bracket's midpoint instead (geometric in the distance to the pole while
       the lower end is the pole).
-    - An evaluation first tries the last eigenvector v (at the start, c): F v costs O(r n), and up to
-      ``POWER_STEPS`` power steps refine v.  theta = v^T F v is taken as mu_max once the Kato-Temple bound
+    - From n = 17 on, an evaluation first tries the last eigenvector v (at the start, c): F v costs O(r n),
+      and up to ``POWER_STEPS`` power steps refine v.  theta = v^T F v is taken as mu_max once the Kato-Temple bound
       mu_max - theta <= |F v - theta v|^2 / (theta - mu_2) is below an ulp of theta.  mu_2 is bounded by
       Weyl's inequality, F(x) = gram / x + H with H <= max(lam_max, 0) / (x (x - lam_max)) s I (s = |gram|),
       or by the second eigenvalue of the last F formed at an x' <= x (F, hence each of its eigenvalues,
@@ -218,12 +222,16 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
         gram, cut = ata(Yt), False
     else:
         cut = True
-    # scale by 4^-k: exact, with the larger of |lam| and Y's row norms near 1 (the answer within n + 1 of it)
+    # scale by 4^-k, exactly, where the larger of |lam| and Y's squared column norms (the answer is within
+    # n + 1 of it) is outside [1e-100, 1e100]; within, nothing under- or overflows (and scaling by a power
+    # of 2 would give the same bits)
     top = max(float(np.max(np.abs(lam))) if lam.size else 0.0, float(np.max(np.diag(gram))))
-    if not (np.isfinite(top) and np.all(np.isfinite(gram))):
+    if not np.isfinite(top):  # (|gram_ij| <= sqrt(gram_ii gram_jj): the rest is finite with the diagonal)
         return np.nan
     if top == 0.0:
         return lam_max
+    if 1e-100 <= top <= 1e100:
+        return _secular_root(lam, Yt, gram, cut, max_iter)
     k = int(np.round(np.log2(top) / 2))
     root = _secular_root(np.ldexp(lam, -2 * k), np.ldexp(Yt, -k), np.ldexp(gram, -2 * k), cut, max_iter)
     return float(np.ldexp(root, 2 * k))
@@ -248,21 +256,24 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
     if lam.size:
         rayleigh = max(rayleigh, lam_max + float(Yt[-1] @ Yt[-1]))
     eps = float(np.finfo(float).eps)
-    last = {"x": np.inf, "v": c, "mu2": np.inf}  # the last eigenvector; the last full evaluation
-
-    def mu2_bound(x: float) -> float:
-        """An upper bound on the second eigenvalue of F(x) = gram / x + H(x), H <= max(e_max, 0) s I
-        (Weyl); or the one found by the last full evaluation at an x' <= x."""
-        b = s2 / x + max(lam_max, 0.0) / (x * (x - lam_max)) * s
-        return min(b, last["mu2"]) if x >= last["x"] else b
+    # up to n = 16 forming F (and numpy's eigh of an n x n) costs less than a few numpy calls' overhead
+    power_steps = POWER_STEPS if n > 16 else 0
+    v_last, x_full, mu2_full = c, np.inf, np.inf  # the last eigenvector; the last F formed: where, its mu_2
 
     def psi(x: float) -> tuple[float, float]:
         """(psi(x), psi'(x)) at x > lam_max."""
+        nonlocal v_last, x_full, mu2_full
         d = x - lam
         # F(x) = Yt^T diag(e) Yt (+ gram / x with a cut), every term PSD; -F'(x) likewise with de
         e, de = (lam / x / d, lam / x / d * (1.0 / d + 1.0 / x)) if cut else (1.0 / d, 1.0 / d**2)
-        theta, v, mu2 = -1.0, last["v"], mu2_bound(x)
-        for _ in range(POWER_STEPS):  # the last eigenvector, refined by power steps, certified by Kato-Temple
+        theta, v = -1.0, v_last
+        if power_steps:
+            # mu_2(F(x)) <= that of gram / x plus the top of H (Weyl), H <= max(e_max, 0) s I; or the one
+            # found where F was last formed, at an x' <= x
+            mu2 = s2 / x + max(lam_max, 0.0) / (x * (x - lam_max)) * s
+            if x >= x_full:
+                mu2 = min(mu2, mu2_full)
+        for _ in range(power_steps):  # the last eigenvector, refined by power steps, certified by Kato-Temple
             Ytv = Yt @ v
             Fv = Yt.T @ (e * Ytv)
             if cut:
@@ -278,9 +289,9 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
                 F += gram / x
             mu, V = _top_pairs(F, 2)
             theta, v = float(mu[-1]), V[:, -1]
-            last.update(x=x, mu2=float(mu[0]) if mu.size > 1 else -np.inf)
+            x_full, mu2_full = x, (float(mu[0]) if mu.size > 1 else -np.inf)
             Ytv = Yt @ v
-        last["v"] = v
+        v_last = v
         # -d mu_max / dx = v^T (Yt^T diag(de) Yt (+ gram / x^2)) v; with a cut 1/d^2 - 1/x^2 = e (1/d + 1/x)
         dmu = float(de @ Ytv**2) + (float(v @ gram @ v) / (x * x) if cut else 0.0)
         return 1.0 / theta - 1.0, dmu / theta**2
