@@ -322,7 +322,7 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
             lo, open_lo = cand, False
         elif hi <= cand <= hi + 8.0 * eps * abs(hi):  # the lower bound at the upper one, to rounding
             lo = hi
-        if hi - lo <= 4.0 * eps * hi:
+        if hi - lo <= 4.0 * eps * abs(hi):
             return 0.5 * (lo + hi)
         if newton and hi - lo <= 0.5 * width:  # Newton while it halves the bracket
             x = cand
