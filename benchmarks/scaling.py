@@ -7,7 +7,9 @@ gamma = 0.1, eta = 0.1, sigma0 = 1e-4, d = 784, float64, one core:
   (``DataSpec(virtual=False)``; its cost does not depend on the data), numba's compile excluded by a
   warm-up, timed over ``advance(steps)`` from t = 0 -- as ``span()`` in ``benchmarks/steps_per_second.py``
   but without the two end checkpoints, timed on their own (``checkpoints``: one observation at the
-  largest m, by the secular equation, against forming W W^T and its M x M eigensolves);
+  largest m, by the secular equation, on the span engine's state and inside a frozen-pattern segment,
+  with the direct projection's multiply-adds at the run's one-thread dgemm rate, against forming W W^T
+  and its M x M eigensolves);
 * auto: what ``engine="auto"`` runs (``sim.frozen.AutoState`` over a span state) on in-regime data
   (``DataSpec(kind="nearly_orthogonal", p_ratio=1e-6)``) and on the section 6 data, likewise timed from
   t = 0 over the span engine's horizon (its frozen-pattern share grows with the horizon, which is
@@ -55,7 +57,7 @@ SIGMA0_TEXT = "1e-4"
 FULL_N, FULL_M = (10, 20, 50, 100), (50, 100, 400, 1000)
 QUICK_N, QUICK_M = (10, 100), (50, 1000)
 BATCH_B, BATCH_N, BATCH_M = 32, 10, 100
-FROZEN_AFTER = 3000  # steps alone before the frozen-lanes benchmark (every in-regime pattern froze by then)
+FROZEN_AFTER = 3000  # steps alone before the frozen-lanes and frozen-segment timings (in-regime patterns froze)
 AGREE_STEPS = 1000
 ENGINES = ("span", "auto_regime", "auto_s6", "jax_same", "jax_plain")
 
@@ -160,8 +162,8 @@ def render(res: dict[str, Any]) -> str:
                   "eigenvectors, O(r M n); the next column is that projection's multiply-adds at the rate a "
                   f"one-thread 1000 × 1000 dgemm ran in this run ({cks[0]['dgemm_flops'] / 1e9:.1f} GFLOP/s). "
                   "Inside a frozen-pattern segment, from its third checkpoint on, the segment's first "
-                  "projection is updated in O(r n²) (`sim.frozen_checkpoint`). Before either: forming W Wᵀ and "
-                  "its M × M eigensolves; the first observation of a run also diagonalizes K_R once.",
+                  "projection is updated in O(r n²) (`sim.frozen_checkpoint`). What a checkpoint cost before: forming "
+                  "W Wᵀ and its M × M eigensolves. The first observation of a run also diagonalizes K_R once.",
                   "",
                   "| n | span engine's state | its projection at dgemm's rate | inside a frozen segment "
                   "| forming W Wᵀ | first observation |",
@@ -399,7 +401,10 @@ def main() -> None:
         for _ in range(2):  # the segment's first two checkpoints: the direct projection, then Q (once)
             au.advance(10)
             au.observe()
+        segment, handbacks = au.segment, au.handbacks
         seg = best_observe(au, lambda au=au: au.advance(10))
+        if not (au.segment is segment and au.handbacks == handbacks and segment.worth and segment.Q is not None):
+            raise RuntimeError(f"n = {n}: the frozen-segment timing did not run on the updated projections")
         checkpoints.append({"n": n, "m": max(ms), "first_s": first, "each_s": each, "dense_s": dense,
                             "segment_s": seg, "proj_flops": proj_fl, "dgemm_flops": dgemm})
         print(f"# checkpoint n={n} m={max(ms)}: {1e3 * each:.1f} ms each (first {first:.2f} s; projection floor "

@@ -295,7 +295,7 @@ class AutoState:
             return sp.observe(check)
         proj = self.segment.projections(S, A)
         obs = sp.observe(check, projections=proj)
-        if proj is None and obs is not None:  # (None: observe stopped before the norms)
+        if proj is None and obs is not None:  # (None: a non-finite checkpoint, nothing to keep)
             self.segment.remember(sp.spectrum().last_projections, S, A)
         return obs
 
@@ -360,7 +360,7 @@ class AutoState:
         self.frozen_est = round(cost.frozen_ns(sp.data.n, fp.n_free, len(fp.cls_i), len(fp.cross)))
         self.cert_ns = round(cost.certificate_ns(sp.data.n, fp.B.shape[0]))
         self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little
-        self.segment: SegmentProjections | None = None  # its checkpoints' projections (sim.frozen_checkpoint)
+        self.segment = None  # its checkpoints' projections (sim.frozen_checkpoint), made at the first
         self.free_max = max(self.free_max, fp.n_free)
 
     def _write_back(self) -> None:

@@ -93,7 +93,7 @@ class GramSpectrum:
         rounding (an ill-conditioned G), and K_R + P0' P0'^T = K0 holds only with K_R's computed spectrum
         kept whole, negative part included (dropping it moved the norms by ~1e-11 at cond(G) = 6e7)."""
         tol = lam.size * np.finfo(float).eps * max(float(lam[-1]), scale)
-        keep = lam > max(tol, 0.0)
+        keep = lam > tol
         if keep.all() or lam[0] < -tol:
             return lam, np.ascontiguousarray(U.T), False
         return lam[keep], np.ascontiguousarray(U[:, keep].T), True
@@ -135,8 +135,10 @@ class GramSpectrum:
         if not (np.all(np.isfinite(Y)) and np.all(np.isfinite(norms2))):
             return np.full(3, np.nan), np.full(3, np.nan), norms2
         fro2 = np.array([norms2[b].sum() for b in self.blocks])
-        grams = [ata(Y[b]) for b in self.blocks[:2]]  # Y_j^T Y_j per sign block; the stacked one is their sum
-        grams.append(grams[0] + grams[1])
+        grams: list[np.ndarray | None] = [None] * 3  # Y_j^T Y_j, needed where block j's null space is cut
+        if any(cut for _, _, cut in self.eig):
+            grams = [ata(Y[b]) for b in self.blocks[:2]]  # the stacked block's is the sum of the sign blocks'
+            grams.append(grams[0] + grams[1])
         Yts = self.project(Y) if projections is None else projections
         spec2 = np.empty(3)
         for j, ((lam, _, cut), Yt) in enumerate(zip(self.eig, Yts, strict=True)):
@@ -148,7 +150,7 @@ class GramSpectrum:
 
 def ata(A: np.ndarray, full: bool = True) -> np.ndarray:
     """A^T A by BLAS syrk (half the multiply-adds of A.T @ A): symmetric, or with ``full`` False its upper
-    triangle only (the lower one zero)."""
+    triangle (the lower one zero; for a small A, numpy's full product)."""
     if A.shape[0] == 0 or A.shape[1] == 0:
         return np.zeros((A.shape[1], A.shape[1]))
     if A.size * A.shape[1] < 65536:  # small: numpy's matmul costs less than scipy's call into BLAS
@@ -156,7 +158,7 @@ def ata(A: np.ndarray, full: bool = True) -> np.ndarray:
     if A.flags.f_contiguous:
         C = scipy.linalg.blas.dsyrk(1.0, A, trans=1, lower=0)
     else:
-        C = scipy.linalg.blas.dsyrk(1.0, A.T, trans=0, lower=0)  # A.T is Fortran-ordered: no copy
+        C = scipy.linalg.blas.dsyrk(1.0, A.T, trans=0, lower=0)  # a C-ordered A: A.T is Fortran-ordered
     if full:  # the lower triangle from the upper (C + C^T counts the diagonal twice)
         d = C.diagonal().copy()
         C += C.T
@@ -184,8 +186,8 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
     eigenvectors of eigenvalue 0, are not formed (lam >= 0 then).  A is then diag(lam, 0, ..., 0) + Y Y^T,
     whose secular matrix Yt^T (x - lam)^{-1} Yt + Yn^T Yn / x is computed as
     Yt^T diag(lam / (x (x - lam))) Yt + gram / x (every term positive semidefinite: no cancellation).
-    The problem is first scaled by a power of 4 (exactly) so that the bracket's top is O(1): no overflow
-    or underflow in x^2 or (x - lam)^2.
+    Where |lam| or Y's squared column norms fall outside [1e-100, 1e100] the problem is first scaled by a
+    power of 4 (exactly), to O(1): no overflow or underflow in x^2 or (x - lam)^2.
 
     The root of psi(x) = 1 / mu_max(F(x)) - 1:
     - psi is increasing and concave on x > max(lam): F(x) is a sum of PSD terms w w^T / (x - l), for each
@@ -201,12 +203,15 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
       below).
     - Newton starts from the larger of two Rayleigh quotients of A, both lower bounds on the root: that of
       u = Y c / |Y c| (c the top eigenvector of Y^T Y; close when Y dominates) and that of diag(lam)'s top
-      eigenvector (close when Y is small against lam's gaps).  Where a Newton step fails to halve the
-      bracket (psi strongly curved: F's top two eigenvalues nearly cross, or the root sits next to the
-      pole) the next point is the bracket's midpoint instead (geometric in the distance to the pole while
-      the lower end is the pole).
-    - From n = 17 on, an evaluation first tries the last eigenvector v (at the start, c): F v costs O(r n),
-      and up to ``POWER_STEPS`` power steps refine v.  theta = v^T F v is taken as mu_max once the Kato-Temple bound
+      eigenvector (close when Y is small against lam's gaps); from the bracket's top where neither lies
+      strictly inside it.  Where a Newton step fails to halve the bracket (psi strongly curved: F's top
+      two eigenvalues nearly cross, or the root sits next to the pole) the next point is the bracket's
+      midpoint instead (geometric in the distance to the pole while the lower end is the pole); where a
+      step from the right falls at or below the lower end, which may be the root itself, the next point is
+      4 eps |lo| above it.
+    - From n = 17 on (and at x > 0, where the bound on mu_2 below holds), an evaluation first tries the
+      last eigenvector v (at the start, c): F v costs O(r n), and up to ``POWER_STEPS`` - 1 power steps
+      refine v.  theta = v^T F v is taken as mu_max once the Kato-Temple bound
       mu_max - theta <= |F v - theta v|^2 / (theta - mu_2) is below an ulp of theta.  mu_2 is bounded by
       Weyl's inequality, F(x) = gram / x + H with H <= max(lam_max, 0) / (x (x - lam_max)) s I (s = |gram|),
       or by the second eigenvalue of the last F formed at an x' <= x (F, hence each of its eigenvalues,
@@ -214,7 +219,7 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
       Where Y dominates, no F is formed at all: two or three O(r n) evaluations."""
     if gram is not None and lam.size and lam[0] < 0.0:
         raise ValueError(f"lam: eigenvalues >= 0 with a gram (a cut K_R is positive semidefinite), got {lam[0]}")
-    lam_max = float(lam[-1]) if lam.size else 0.0  # the cut eigenvalues are 0 < lam
+    lam_max = float(lam[-1]) if lam.size else 0.0  # with a gram lam >= 0: lam_max bounds the cut 0s too
     n = Yt.shape[1]
     if n == 0:
         return lam_max
@@ -238,7 +243,7 @@ def top_eig_diag_plus_lowrank(lam: np.ndarray, Yt: np.ndarray, max_iter: int = 2
 
 
 def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, max_iter: int) -> float:
-    """``top_eig_diag_plus_lowrank`` on a problem scaled to O(1) (its docstring)."""
+    """``top_eig_diag_plus_lowrank`` on a problem of scale within [1e-100, 1e100] (its docstring)."""
     n = Yt.shape[1]
     lam_max = float(lam[-1]) if lam.size else 0.0
     lam_min = 0.0 if cut or not lam.size else float(lam[0])
@@ -267,13 +272,14 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
         # F(x) = Yt^T diag(e) Yt (+ gram / x with a cut), every term PSD; -F'(x) likewise with de
         e, de = (lam / x / d, lam / x / d * (1.0 / d + 1.0 / x)) if cut else (1.0 / d, 1.0 / d**2)
         theta, v = -1.0, v_last
-        if power_steps:
+        steps = power_steps if x > 0.0 else 0  # (gram / x's second eigenvalue is s2 / x for x > 0 only)
+        if steps:
             # mu_2(F(x)) <= that of gram / x plus the top of H (Weyl), H <= max(e_max, 0) s I; or the one
             # found where F was last formed, at an x' <= x
             mu2 = s2 / x + max(lam_max, 0.0) / (x * (x - lam_max)) * s
             if x >= x_full:
                 mu2 = min(mu2, mu2_full)
-        for _ in range(power_steps):  # the last eigenvector, refined by power steps, certified by Kato-Temple
+        for _ in range(steps):  # the last eigenvector, refined by power steps, certified by Kato-Temple
             Ytv = Yt @ v
             Fv = Yt.T @ (e * Ytv)
             if cut:
@@ -328,8 +334,8 @@ def _secular_root(lam: np.ndarray, Yt: np.ndarray, gram: np.ndarray, cut: bool, 
             x = cand
             continue
         if not (newton or open_lo) and val > 0.0 and lo < lo + 4.0 * eps * abs(lo) < hi:
-            # Newton from the right fell at or below lo: lo may be the root itself; a point 2 ulps above
-            # closes the bracket if so (bisecting towards lo would take ~50 evaluations)
+            # Newton from the right fell at or below lo: lo may be the root itself; a point 4 eps |lo|
+            # above closes the bracket if so (bisecting towards lo would take ~50 evaluations)
             x = lo + 4.0 * eps * abs(lo)
             continue
         # bisection: geometric in the distance to the pole while the lower end is the pole

@@ -21,11 +21,14 @@ def test_updated_projections_equal_the_direct_ones(seed: int) -> None:
     """Synthetic segment: Z(t) = Z(T) + diag(a) (s diag(S) + E) diag(y) with free entries in both sign
     blocks, three checkpoints; the second and third come from the first by the update formula."""
     rng = np.random.default_rng(seed)
-    n, m1, m2, d = 4, 30, 26, 40 if seed % 2 else 200  # d < M cuts K_R's null space, d > M does not
+    # d = 40: rank K_R <= d - n = 36 < M = 56 cuts the stacked block's null space (not the sign blocks',
+    # of 30 and 26 rows); d = 200 cuts none
+    n, m1, m2, d = 4, 30, 26, 40 if seed % 2 else 200
     M = m1 + m2
     X = rng.standard_normal((n, d))
     W0 = rng.standard_normal((M, d)) * 0.1
     spec = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+    assert [c for *_, c in spec.eig] == [False, False, seed % 2 == 1]
     a = np.concatenate([np.full(m1, 1 / m1), np.full(m2, -1 / m2)])
     y = rng.choice([-1.0, 1.0], n)
     s = np.where(rng.random((M, n)) < 0.5, 1.0, 0.1)
@@ -65,13 +68,15 @@ def test_too_many_free_entries_project_directly() -> None:
     seg = SegmentProjections(spec, np.ones((2 * m, n)), ke, ie, np.ones(2 * m), np.ones(n))
     assert not seg.worth
     seg.remember(spec.project(spec.update(np.zeros((2 * m, n)))), np.zeros(n), np.zeros(2))
-    assert seg.projections(np.ones(n), np.ones(2)) is None
+    assert seg.ref is None  # nothing kept
+    seg.ref = ([np.zeros((Ut.shape[0], n)) for _, Ut, _ in spec.eig], np.zeros(n), np.zeros(2))
+    assert seg.projections(np.ones(n), np.ones(2)) is None  # and no update, even with a reference
 
 
 def test_auto_engine_checkpoints_in_a_frozen_segment_equal_direct_norms(monkeypatch: pytest.MonkeyPatch) -> None:
     """Leaky ReLU in the regime (n = 6, m = 40): the pattern freezes, the engine runs one long frozen
-    segment, and its checkpoints from the third on use the updated projections; each checkpoint's spectral
-    norms equal those computed directly from its Z."""
+    segment, and its checkpoints from the second on use the updated projections (the second also projects
+    Q, once); each checkpoint's spectral norms equal those computed directly from its Z."""
     cfg = SimConfig(activation="leaky_relu", gamma=0.1, n=6, m=40, d=2000, steps=20_000, seed=3, checkpoints=[])
     data, init = resolve(cfg)
     state = AutoState(SpanState(cfg, data, init), gate=False)
