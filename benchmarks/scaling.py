@@ -159,7 +159,9 @@ def render(res: dict[str, Any]) -> str:
         cks = res["checkpoints"]
         lines += ["", f"One checkpoint observation at m = {cks[0]['m']}, in ms (norms by the secular equation, "
                   "`sim.gram.GramSpectrum`). On the span engine's state it projects Y on K_R's r ≤ d − n kept "
-                  "eigenvectors, O(r M n); the next column is that projection's multiply-adds at the rate a "
+                  "eigenvectors, O(r M n) (the stacked block's projection composed from the sign blocks' "
+                  "where their kept eigenvectors span their ranges: r (r₊ + r₋) n instead of r M n); the next "
+                  "column is that projection's multiply-adds at the rate a "
                   f"one-thread 1000 × 1000 dgemm ran in this run ({cks[0]['dgemm_flops'] / 1e9:.1f} GFLOP/s). "
                   "Inside a frozen-pattern segment, from its third checkpoint on, the segment's first "
                   "projection is updated in O(r n²) (`sim.frozen_checkpoint`). What a checkpoint cost before: forming "
@@ -388,7 +390,7 @@ def main() -> None:
         st.observe()
         first = time.perf_counter() - t0
         each = best_observe(st, lambda: None)
-        proj_fl = 2 * n * sum(Ut.size for _, Ut, _ in st.spectrum().eig)
+        proj_fl = 2 * st.spectrum().projection_flops(n)
         t0 = time.perf_counter()
         fro2_spec2(weight_gram(st.init.K0, st.init.P0, st.Z + st.Zc, st.G), cfg.widths)
         dense = time.perf_counter() - t0

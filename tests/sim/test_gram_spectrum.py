@@ -335,3 +335,65 @@ def test_negative_root_from_n_17() -> None:
     want = np.linalg.eigvalsh(np.diag(lam) + Yt @ Yt.T)[-1]
     assert want == pytest.approx(-9.0)
     assert abs(top_eig_diag_plus_lowrank(lam, Yt) - want) <= REL * abs(want)
+
+
+def _direct_projections(gs: GramSpectrum, A: np.ndarray) -> list[np.ndarray]:
+    return [Ut @ A[b] for (_, Ut, _), b in zip(gs.eig, gs.blocks, strict=True)]
+
+
+def test_stacked_projection_is_composed_from_the_sign_blocks() -> None:
+    """Both sign blocks cut (rank d - n below M_+-): the stacked block's projection comes from theirs, in
+    r_s (r_+ + r_-) k multiply-adds, equal to the direct one to rounding, and the norms to the SVD's."""
+    rng = np.random.default_rng(5)
+    X, W0, Z = _case(rng, 6, 40, 35, 20, 1.0)
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (40, 35))
+    assert gs.compose is not None
+    assert [lam.size for lam, _, _ in gs.eig] == [20, 20, 20]
+    assert gs.projection_flops(6) == 6 * (20 * 40 + 20 * 35 + 40 * 20) < 6 * 20 * (40 + 35 + 75)
+    Y = gs.update(Z)
+    for got, want in zip(gs.project(Y), _direct_projections(gs, Y), strict=True):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-13 * np.abs(want).max())
+    fro2, spec2, _ = gs.norms(Z)
+    f_svd, s_svd = _svd_norms(W0 + Z @ X, 40)
+    np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+    np.testing.assert_allclose(fro2, f_svd, rtol=REL)
+
+
+def test_genuine_small_singular_value_in_a_sign_block_refuses_the_composition() -> None:
+    """The + block's R has one genuine singular value ~1e-7 (K_R's eigenvalue ~1e-14, below the cut, but
+    not structurally 0): the stacked block's eigenvectors have parts outside the + block's kept range, the
+    residual check (8e-8 against 3e-14) refuses to compose, and the norms stay exact.  Composing anyway
+    (the planted violation) moves the stacked spec2 by ~1e-10."""
+    rng = np.random.default_rng(3)
+    n, m1, m2, extra = 5, 30, 30, 20
+    d = n + extra
+    X = rng.standard_normal((n, d))
+    W0 = rng.standard_normal((m1 + m2, d))
+    Q, _ = np.linalg.qr(np.concatenate([X.T, rng.standard_normal((d, extra))], axis=1))
+    perp = Q[:, n:]  # orthonormal, orthogonal to the data
+    W0[:m1] = (rng.standard_normal((m1, n)) @ Q[:, :n].T + rng.standard_normal((m1, extra - 1)) @ perp[:, :-1].T
+               + 1e-7 * rng.standard_normal((m1, 1)) @ perp[:, -1:].T)
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+    assert gs.compose is None
+    assert [lam.size for lam, _, _ in gs.eig] == [19, 20, 20]  # the + block's small one was cut
+    Z = 0.1 * rng.standard_normal((m1 + m2, n))
+    s_svd = _svd_norms(W0 + Z @ X, m1)[1]
+    spec2 = gs.norms(Z)[1]
+    np.testing.assert_allclose(spec2, s_svd, rtol=REL)
+    (_, Utp, _), (_, Utm, _), (_, Uts, _) = gs.eig
+    gs.compose = np.concatenate([Utp @ Uts[:, :m1].T, Utm @ Uts[:, m1:].T])  # bypass the check
+    forced = gs.norms(Z)[1]
+    assert abs(forced[2] - s_svd[2]) > 1e-11 * s_svd[2]  # 1.3e-10 measured
+    assert abs(forced[2] - s_svd[2]) > 100 * abs(spec2[2] - s_svd[2])
+
+
+def test_update_by_trmm_equals_the_product() -> None:
+    """Y = P0' + Z L through BLAS trmm (M n^2 >= 65536) and through numpy's product: equal to rounding."""
+    rng = np.random.default_rng(8)
+    X, W0, Z = _case(rng, 30, 60, 50, 40, 1.0)
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (60, 50))
+    assert Z.size * Z.shape[1] >= 65536
+    np.testing.assert_allclose(gs.update(Z), gs.P0p + Z @ gs.L, rtol=1e-14, atol=1e-14 * np.abs(Z @ gs.L).max())
+    Zc = np.array(Z)  # the caller's Z is left as it was
+    gs.update(Z)
+    assert np.array_equal(Z, Zc)
