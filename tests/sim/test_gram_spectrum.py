@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sim import gram
 from sim.gram import GramSpectrum, top_eig_diag_plus_lowrank
 
 REL = 1e-12
@@ -341,15 +342,34 @@ def _direct_projections(gs: GramSpectrum, A: np.ndarray) -> list[np.ndarray]:
     return [Ut @ A[b] for (_, Ut, _), b in zip(gs.eig, gs.blocks, strict=True)]
 
 
-def test_stacked_projection_is_composed_from_the_sign_blocks() -> None:
-    """Both sign blocks cut (rank d - n below M_+-): the stacked block's projection comes from theirs, in
-    r_s (r_+ + r_-) k multiply-adds, equal to the direct one to rounding, and the norms to the SVD's."""
+def test_stacked_block_is_composed_from_the_sign_blocks() -> None:
+    """Both sign blocks cut (rank d - n below M_+-): the stacked block's eigenpairs come from theirs
+    (``_stacked_from_signs``): its eigenvalues equal K_R's, its eigenvectors are orthonormal and span
+    K_R's range, its projection costs r_s (r_+ + r_-) k multiply-adds and equals U_s^T Y, and the norms
+    equal the SVD's."""
     rng = np.random.default_rng(5)
     X, W0, Z = _case(rng, 6, 40, 35, 20, 1.0)
-    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (40, 35))
+    shapes: list[tuple[int, ...]] = []
+    eigh = np.linalg.eigh
+
+    def spy(A: np.ndarray, *args: object, **kw: object) -> object:
+        shapes.append(A.shape)
+        return eigh(A, *args, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(np.linalg, "eigh", spy)
+        gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (40, 35))
     assert gs.compose is not None
+    assert shapes == [(40, 40), (35, 35), (40, 40)]  # the sign blocks, then T (r_+ + r_-): never M x M
     assert [lam.size for lam, _, _ in gs.eig] == [20, 20, 20]
     assert gs.projection_flops(6) == 6 * (20 * 40 + 20 * 35 + 40 * 20) < 6 * 20 * (40 + 35 + 75)
+    lam, Uts, _ = gs.eig[2]
+    B = np.linalg.cholesky(X @ X.T)
+    R = W0 - (W0 @ X.T) @ np.linalg.solve(B @ B.T, X)  # W(0) off the data's span
+    want = np.linalg.eigvalsh(R @ R.T)[-20:]
+    np.testing.assert_allclose(lam, want, rtol=1e-12)
+    np.testing.assert_allclose(Uts @ Uts.T, np.eye(20), atol=1e-14)
+    np.testing.assert_allclose(Uts.T @ (lam[:, None] * Uts), R @ R.T, atol=1e-12 * want[-1])
     Y = gs.update(Z)
     for got, want in zip(gs.project(Y), _direct_projections(gs, Y), strict=True):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-13 * np.abs(want).max())
@@ -359,13 +379,9 @@ def test_stacked_projection_is_composed_from_the_sign_blocks() -> None:
     np.testing.assert_allclose(fro2, f_svd, rtol=REL)
 
 
-def test_genuine_small_singular_value_in_a_sign_block_refuses_the_composition() -> None:
-    """The + block's R has one genuine singular value ~1e-7 (K_R's eigenvalue ~1e-14, below the cut, but
-    not structurally 0): the stacked block's eigenvectors have parts outside the + block's kept range, the
-    residual check (8e-8 against 3e-14) refuses to compose, and the norms stay exact.  Composing anyway
-    (the planted violation) moves the stacked spec2 by ~1e-10."""
-    rng = np.random.default_rng(3)
-    n, m1, m2, extra = 5, 30, 30, 20
+def _planted_small_singular_value(rng: np.random.Generator, n: int, m1: int, m2: int, extra: int):
+    """W(0) whose + block's R = W(0)_+ (I - B B^T) has one genuine singular value ~1e-7 (K_R's eigenvalue
+    ~1e-14, below the cut's tolerance, but not structurally 0)."""
     d = n + extra
     X = rng.standard_normal((n, d))
     W0 = rng.standard_normal((m1 + m2, d))
@@ -373,18 +389,31 @@ def test_genuine_small_singular_value_in_a_sign_block_refuses_the_composition() 
     perp = Q[:, n:]  # orthonormal, orthogonal to the data
     W0[:m1] = (rng.standard_normal((m1, n)) @ Q[:, :n].T + rng.standard_normal((m1, extra - 1)) @ perp[:, :-1].T
                + 1e-7 * rng.standard_normal((m1, 1)) @ perp[:, -1:].T)
+    return X, W0
+
+
+def test_genuine_small_singular_value_in_a_sign_block_refuses_the_composition(monkeypatch: pytest.MonkeyPatch,
+                                                                             ) -> None:
+    """A sign block's cut dropped a genuine singular value ~1e-7 of its R: the stacked block's K_R is not
+    blockdiag(U_+, U_-) T blockdiag(U_+, U_-)^T to its tolerance (|E_o| ~ 1e-7 |R_-|, first order), the
+    certificate refuses, the stacked block is diagonalized directly, and the norms stay exact.  Composing
+    anyway (the planted violation: the certificate's slack made infinite) moves the stacked spec2 by
+    ~1e-10."""
+    m1, m2 = 30, 30
+    X, W0 = _planted_small_singular_value(np.random.default_rng(3), 5, m1, m2, 20)
     gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
     assert gs.compose is None
     assert [lam.size for lam, _, _ in gs.eig] == [19, 20, 20]  # the + block's small one was cut
-    Z = 0.1 * rng.standard_normal((m1 + m2, n))
+    Z = 0.1 * np.random.default_rng(4).standard_normal((m1 + m2, 5))
     s_svd = _svd_norms(W0 + Z @ X, m1)[1]
     spec2 = gs.norms(Z)[1]
     np.testing.assert_allclose(spec2, s_svd, rtol=REL)
-    (_, Utp, _), (_, Utm, _), (_, Uts, _) = gs.eig
-    gs.compose = np.concatenate([Utp @ Uts[:, :m1].T, Utm @ Uts[:, m1:].T])  # bypass the check
-    forced = gs.norms(Z)[1]
-    assert abs(forced[2] - s_svd[2]) > 1e-11 * s_svd[2]  # 1.3e-10 measured
-    assert abs(forced[2] - s_svd[2]) > 100 * abs(spec2[2] - s_svd[2])
+    monkeypatch.setattr(gram, "COMPOSE_SLACK", np.inf)
+    forced = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+    assert forced.compose is not None
+    err = abs(forced.norms(Z)[1][2] - s_svd[2])
+    assert err > 1e-11 * s_svd[2]  # 1e-10 measured
+    assert err > 100 * abs(spec2[2] - s_svd[2])
 
 
 def test_update_by_trmm_equals_the_product() -> None:
