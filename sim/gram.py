@@ -76,6 +76,12 @@ class GramSpectrum:
     (``top_eig_diag_plus_lowrank``).  The Frobenius norms and ||w_k||^2 are diag(K_R) + row sums of Y^2.
 
     Needs a positive definite G; ``from_init`` returns None otherwise (the caller then forms W W^T).
+
+    Accuracy is relative to |W(0)|^2 as well as to |W(t)|^2: K_R = K0 - P0' P0'^T carries an absolute error
+    of order eps |K0|, so where GD has removed almost all of W(0) (W(t) = rho R with rho << 1, a review's
+    construction) the norms' relative error grows like eps / rho^2 (5e-12 at rho = 1e-2, 1e-10 at 1e-3;
+    fro2 alike).  GD from a small initialization grows the weights; forming K_R from W(0) itself would
+    remove this, at O(M^2 d) once.
     """
 
     def __init__(self, K0: np.ndarray, P0: np.ndarray, G: np.ndarray, widths: tuple[int, int]) -> None:
@@ -138,7 +144,8 @@ class GramSpectrum:
         U_s^T Y = C_+^T (U_+^T Y_+) + C_-^T (U_-^T Y_-) in r_s (r_+ + r_-) k multiply-adds instead of r_s M k.
         This holds where the sign blocks' cuts dropped only the null spaces of R_+- (the rank bound d - n
         below M_+-).  Where a sign block's cut dropped a genuine small singular value sigma of R_+- instead,
-        |E_o| is about sigma |R_-+|, first order in sigma, and the stacked block is diagonalized directly."""
+        |E_o| is about sigma |R_-+|, first order in sigma: where that exceeds the tolerance the stacked
+        block is diagonalized directly."""
         (lp, Utp, cutp), (lm, Utm, cutm) = signs
         rp, m1 = Utp.shape
         M = KR.shape[0]
@@ -200,7 +207,7 @@ class GramSpectrum:
         signs = np.empty((A.shape[1], rp + Utm.shape[0]))  # [ (U_+^T A_+)^T, (U_-^T A_-)^T ]
         signs[:, :rp] = A[:m1].T @ Utp.T
         signs[:, rp:] = A[m1:].T @ Utm.T
-        return [signs[:, :rp].T, signs[:, rp:].T, (signs @ self.compose).T]  # the stacked: ``_composition``
+        return [signs[:, :rp].T, signs[:, rp:].T, (signs @ self.compose).T]  # ``_stacked_from_signs``
 
     def projection_flops(self, k: int) -> int:
         """Multiply-adds of ``project`` on an M x k matrix."""

@@ -348,7 +348,7 @@ def test_stacked_block_is_composed_from_the_sign_blocks() -> None:
     K_R's range, its projection costs r_s (r_+ + r_-) k multiply-adds and equals U_s^T Y, and the norms
     equal the SVD's."""
     rng = np.random.default_rng(5)
-    X, W0, Z = _case(rng, 6, 40, 35, 20, 1.0)
+    X, W0, Z = _case(rng, 6, 40, 35, 15, 1.0)
     shapes: list[tuple[int, ...]] = []
     eigh = np.linalg.eigh
 
@@ -360,15 +360,15 @@ def test_stacked_block_is_composed_from_the_sign_blocks() -> None:
         mp.setattr(np.linalg, "eigh", spy)
         gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (40, 35))
     assert gs.compose is not None
-    assert shapes == [(40, 40), (35, 35), (40, 40)]  # the sign blocks, then T (r_+ + r_-): never M x M
-    assert [lam.size for lam, _, _ in gs.eig] == [20, 20, 20]
-    assert gs.projection_flops(6) == 6 * (20 * 40 + 20 * 35 + 40 * 20) < 6 * 20 * (40 + 35 + 75)
+    assert shapes == [(40, 40), (35, 35), (30, 30)]  # the sign blocks, then T (r_+ + r_-): never M x M
+    assert [lam.size for lam, _, _ in gs.eig] == [15, 15, 15]
+    assert gs.projection_flops(6) == 6 * (15 * 40 + 15 * 35 + 30 * 15) < 6 * 15 * (40 + 35 + 75)
     lam, Uts, _ = gs.eig[2]
     B = np.linalg.cholesky(X @ X.T)
     R = W0 - (W0 @ X.T) @ np.linalg.solve(B @ B.T, X)  # W(0) off the data's span
-    want = np.linalg.eigvalsh(R @ R.T)[-20:]
+    want = np.linalg.eigvalsh(R @ R.T)[-15:]
     np.testing.assert_allclose(lam, want, rtol=1e-12)
-    np.testing.assert_allclose(Uts @ Uts.T, np.eye(20), atol=1e-14)
+    np.testing.assert_allclose(Uts @ Uts.T, np.eye(15), atol=1e-14)
     np.testing.assert_allclose(Uts.T @ (lam[:, None] * Uts), R @ R.T, atol=1e-12 * want[-1])
     Y = gs.update(Z)
     for got, want in zip(gs.project(Y), _direct_projections(gs, Y), strict=True):
@@ -379,16 +379,17 @@ def test_stacked_block_is_composed_from_the_sign_blocks() -> None:
     np.testing.assert_allclose(fro2, f_svd, rtol=REL)
 
 
-def _planted_small_singular_value(rng: np.random.Generator, n: int, m1: int, m2: int, extra: int):
-    """W(0) whose + block's R = W(0)_+ (I - B B^T) has one genuine singular value ~1e-7 (K_R's eigenvalue
-    ~1e-14, below the cut's tolerance, but not structurally 0)."""
+def _planted_small_singular_value(rng: np.random.Generator, n: int, m1: int, m2: int, extra: int,
+                                  sigma: float = 1e-7):
+    """W(0) whose + block's R = W(0)_+ (I - B B^T) has one genuine singular value ~``sigma`` (at 1e-7, K_R's
+    eigenvalue ~1e-14: below the cut's tolerance, but not structurally 0)."""
     d = n + extra
     X = rng.standard_normal((n, d))
     W0 = rng.standard_normal((m1 + m2, d))
     Q, _ = np.linalg.qr(np.concatenate([X.T, rng.standard_normal((d, extra))], axis=1))
     perp = Q[:, n:]  # orthonormal, orthogonal to the data
     W0[:m1] = (rng.standard_normal((m1, n)) @ Q[:, :n].T + rng.standard_normal((m1, extra - 1)) @ perp[:, :-1].T
-               + 1e-7 * rng.standard_normal((m1, 1)) @ perp[:, -1:].T)
+               + sigma * rng.standard_normal((m1, 1)) @ perp[:, -1:].T)
     return X, W0
 
 
@@ -414,6 +415,42 @@ def test_genuine_small_singular_value_in_a_sign_block_refuses_the_composition(mo
     err = abs(forced.norms(Z)[1][2] - s_svd[2])
     assert err > 1e-11 * s_svd[2]  # 1e-10 measured
     assert err > 100 * abs(spec2[2] - s_svd[2])
+
+
+def _true_E_o_and_tol(X: np.ndarray, W0: np.ndarray, m1: int) -> tuple[float, float]:
+    """|E_o|_2 (exact, from W(0) itself) and the stacked block's tolerance, independently of ``sim.gram``."""
+    eps = np.finfo(float).eps
+    R = W0 - (W0 @ X.T) @ np.linalg.solve(X @ X.T, X)
+    KR = R @ R.T
+    scale = float(np.max(np.diag(W0 @ W0.T)))
+    U = []
+    for b in (slice(0, m1), slice(m1, None)):
+        lam, V = np.linalg.eigh(KR[b, b])
+        U.append(V[:, lam > lam.size * eps * max(lam[-1], scale)])
+    Kpm = KR[:m1, m1:]
+    Eo = Kpm - U[0] @ (U[0].T @ Kpm @ U[1]) @ U[1].T
+    return float(np.linalg.norm(Eo, 2)), KR.shape[0] * eps * max(float(np.linalg.eigvalsh(KR)[-1]), scale)
+
+
+def test_composition_certificate_near_its_threshold() -> None:
+    """The planted singular value scaled so that the true |E_o|_2 (computed here from W(0)) is 3 times the
+    stacked block's tolerance: any valid bound refuses (an underestimating one, e.g. max |E_ij| or the bound
+    divided by 1e3, would accept).  At 0.05 times it the certificate accepts, and the stacked spec2 is then
+    within 2 tol of the SVD's (Weyl), rounding aside."""
+    m1, m2, n = 30, 30, 5
+    X, W0 = _planted_small_singular_value(np.random.default_rng(3), n, m1, m2, 20, sigma=1e-7)
+    e1, _ = _true_E_o_and_tol(X, W0, m1)
+    Z = 0.1 * np.random.default_rng(4).standard_normal((m1 + m2, n))
+    for factor, accept in ((3.0, False), (0.05, True)):
+        _, tol = _true_E_o_and_tol(X, W0, m1)
+        sigma = 1e-7 * factor * tol / e1  # |E_o| is linear in the planted singular value
+        X, W0 = _planted_small_singular_value(np.random.default_rng(3), n, m1, m2, 20, sigma=sigma)
+        e_o, tol = _true_E_o_and_tol(X, W0, m1)
+        assert e_o == pytest.approx(factor * tol, rel=0.3)
+        gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m1, m2))
+        assert (gs.compose is not None) == accept
+        s_svd = _svd_norms(W0 + Z @ X, m1)[1]
+        assert abs(gs.norms(Z)[1][2] - s_svd[2]) <= 2 * tol + 1e-14 * s_svd[2]
 
 
 def test_update_by_trmm_equals_the_product() -> None:
