@@ -101,14 +101,33 @@ def kahan_add(s: np.ndarray, c: np.ndarray, idx: tuple, x: float) -> None:
 
 
 @njit(cache=True)
-def preactivations(P0t: np.ndarray, Zt: np.ndarray, Zct: np.ndarray, G: np.ndarray, out: np.ndarray) -> None:
-    """out = (P0 + (Z + Zc) G)^T in the (n, M) layout (the engine's single source of P)."""
+def preactivations(P0t: np.ndarray, Zt: np.ndarray, Zct: np.ndarray, G: np.ndarray, out: np.ndarray,
+                   lanes: int = 4) -> None:
+    """out = (P0 + (Z + Zc) G)^T in the (n, M) layout (the engine's single source of P).  ``lanes`` 8:
+    8-wide, in blocks of neurons whose Z + Zc stay in the level-1 cache (``_preact_blocked8``); the same
+    bits either way."""
     n, M = Zt.shape
     zeff = np.empty((n, M))
     for ip in range(n):
         for k in range(M):
             zeff[ip, k] = Zt[ip, k] + Zct[ip, k]
-    _preact(P0t, zeff, G, out)
+    if lanes == 8:
+        _preact_blocked8(P0t, zeff, G, out, block_neurons(n))
+    else:
+        _preact(P0t, zeff, G, out)
+
+
+@njit(cache=True, fastmath={"contract"})
+def _preact_blocked8(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndarray, bk: int) -> None:
+    """``_preact`` in 8-wide code, block by block of ``bk`` neurons (as ``_step_blocked8`` computes P): every
+    entry by the same operations in the same order, the same bits."""
+    n, M = zeff.shape
+    for k0 in range(0, M, bk):
+        k1 = min(M, k0 + bk)
+        for i in range(0, n - 1, 2):
+            preact_rows2_8_range(P0t, zeff, G, i, out, k0, k1)
+        if n % 2:
+            preact_row8_range(P0t, zeff, G, n - 1, out, k0, k1)
 
 
 @njit(cache=True, fastmath={"contract"})

@@ -35,7 +35,8 @@ class SpanState:
         self.Zt = np.zeros((n, M))
         self.Zct = np.zeros((n, M))  # compensation of the Neumaier sum; the coefficients are Z + Zc
         self.Pt = np.empty((n, M))
-        kernel.preactivations(self.P0t, self.Zt, self.Zct, self.G, self.Pt)
+        self.lanes = HOST_LANES  # vector width of the step (sim.simd_wide): the numbers do not depend on it
+        kernel.preactivations(self.P0t, self.Zt, self.Zct, self.G, self.Pt, self.lanes)
         self.actt = np.empty((n, M), dtype=np.bool_)
         kernel.pattern(self.Pt, self.actt)
         self.changest = np.zeros((n, M), dtype=np.int64)
@@ -45,7 +46,6 @@ class SpanState:
         self.act_code = ACT_CODES[cfg.activation]
         self.loss_code = LOSS_CODES[cfg.loss]
         self.gamma = cfg.slope
-        self.lanes = HOST_LANES  # vector width of the step (sim.simd_wide): the numbers do not depend on it
         self._spectrum: GramSpectrum | bool | None = None  # built at the first checkpoint; False: none
 
     # (M, n) views, in KCG's index order
@@ -58,7 +58,7 @@ class SpanState:
 
     def refresh(self) -> None:
         """Recompute P from Z (after Z was written from outside, e.g. by the frozen-pattern engine)."""
-        kernel.preactivations(self.P0t, self.Zt, self.Zct, self.G, self.Pt)
+        kernel.preactivations(self.P0t, self.Zt, self.Zct, self.G, self.Pt, self.lanes)
 
     def advance(self, n_steps: int) -> int | None:
         """Run ``n_steps`` GD steps; return the divergence step or None."""

@@ -206,3 +206,25 @@ def test_non_contiguous_rows_are_refused() -> None:
 
     with pytest.raises(TypingError, match="C-contiguous"):
         _sum(np.zeros((4, 4))[:, 0], np.zeros(4), 0.1)
+
+
+@pytest.mark.parametrize(("n", "M"), [(1, 5), (3, 47), (10, 200), (10, 1001), (101, 130), (100, 97)])
+def test_preactivations_blocked_8_wide_equal_the_fma_chain(n: int, M: int) -> None:
+    """``kernel.preactivations`` at lanes 8 (8-wide, in blocks of ``block_neurons(n)`` neurons: more than one
+    block where M exceeds it) and at lanes 4: the same bits, each entry the documented FMA chain."""
+    from sim import kernel
+
+    rng = np.random.default_rng(7 * n + M)
+    P0t, Zt, G = rng.standard_normal((n, M)), rng.standard_normal((n, M)), rng.standard_normal((n, n))
+    Zct = 1e-17 * rng.standard_normal((n, M))
+    expect = ref_preact(P0t, Zt + Zct, G) if n * n * M <= 200_000 else None
+    outs = []
+    for lanes in (4, 8):
+        out = np.full((n, M), np.nan)
+        kernel.preactivations(P0t, Zt, Zct, G, out, lanes)
+        outs.append(out)
+    np.testing.assert_array_equal(outs[0], outs[1])
+    if expect is not None:
+        np.testing.assert_array_equal(outs[1], expect)
+    if (n, M) in ((10, 1001), (101, 130), (100, 97)):  # more than one block of neurons
+        assert M > kernel.block_neurons(n)
