@@ -347,7 +347,10 @@ class AutoState:
         f = np.empty(sp.data.n)
         kernel.outputs(sp.Pt, sp.a, sp.act_code, sp.gamma, f)
         self.frozen = fp = FrozenPattern(sp.P, sp.a, sp.y, sp.G, sp.act_code, sp.gamma, sp.y * f, free)
-        self.Z_T = sp.Z + sp.Zc
+        # Z(T) and the products a_k y_i, in the kernel's (n, M) layout (``_write_back``)
+        self.Z_Tt = sp.Zt + sp.Zct
+        self.ay_t = np.ascontiguousarray((sp.a[:, None] * sp.y[None, :]).T)
+        self.s_t = np.ascontiguousarray(fp.s.T)
         self.acc_T = float(sp.acc[0] + sp.acc[1])  # S = sum_s G_hat(W(s)) at entry
         n = sp.data.n
         self.S, self.Sc, self.absinc = np.zeros(n), np.zeros(n), np.zeros(n)
@@ -367,10 +370,12 @@ class AutoState:
         """Put Z(t) = Z(T) + a y D(t) into the span state and recompute P from it."""
         sp, fp = self.span, self.frozen
         assert fp is not None
-        D = fp.s * (self.S + self.Sc)[None, :]
-        D[fp.ke, fp.ie] = self.A + self.Ac
-        sp.Z[:] = self.Z_T + sp.a[:, None] * sp.y[None, :] * D
-        sp.Zc[:] = 0.0
+        # Z = Z(T) + (a_k y_i) D[k, i], written transposed into the kernel's arrays
+        Dt = self.s_t * (self.S + self.Sc)[:, None]
+        Dt[fp.ie, fp.ke] = self.A + self.Ac
+        np.multiply(self.ay_t, Dt, out=sp.Zt)
+        sp.Zt += self.Z_Tt
+        sp.Zct[:] = 0.0
         # frozen steps accumulated S_i = sum_s -(eta/n) l'_i(s) per point, so sum_s G_hat = sum_i S_i / eta
         sp.acc[:] = (self.acc_T + float(np.sum(self.S + self.Sc)) / float(sp.cfg.eta), 0.0)
         sp.refresh()
