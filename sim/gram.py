@@ -12,19 +12,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from .stacked import stacked_from_signs, tolerance
+
 # power steps (O(r n) each) an evaluation of the secular function tries before forming its matrix (r n^2 / 2;
 # ``top_eig_diag_plus_lowrank``): a choice, capping the cheap path at the cost of one full evaluation at
 # n = 32 (8 x 2 r n against r n^2 / 2); checkpoints at n = 100, m = 1000 took 2-4 failed power steps per root
 POWER_STEPS = 8
-# the stacked block is diagonalized from the sign blocks' eigenvectors where that perturbs K_R by at most this
-# many times its own cut's tolerance (``GramSpectrum._stacked_from_signs``): declared, the cut's own guarantee
-COMPOSE_SLACK = 1.0
-EPS = float(np.finfo(float).eps)
-
-
-def _tolerance(size: int, lam_max: float, scale: float) -> float:
-    """The cut's tolerance of a block of ``size`` rows (``GramSpectrum._split``)."""
-    return size * EPS * max(float(lam_max), scale)
 
 
 def weight_gram(K0: np.ndarray, P0: np.ndarray, Z: np.ndarray, G: np.ndarray) -> np.ndarray:
@@ -65,7 +58,7 @@ class GramSpectrum:
         W(t) W(t)^T = K_R + Y Y^T,   K_R = K0 - P0' P0'^T  (fixed),   Y = P0' + Z L  (M x n).
 
     K_R (and each sign block of it) is diagonalized once, K_R = U diag(lam) U^T (the stacked block from the
-    sign blocks' eigenvectors where that is exact to the cut's tolerance: ``_stacked_from_signs``; a
+    sign blocks' eigenvectors where that is exact to the cut's tolerance: ``sim.stacked``; a
     (r_+ + r_-)-square eigenproblem instead of an M-square one).  At a checkpoint,
     Yt = U^T Y, and the top eigenvalue of diag(lam) + Yt Yt^T (a positive semidefinite rank-n update of a
     diagonal) is the largest root of the secular equation mu_max(F(x)) = 1, F(x) = Yt^T (x - lam)^{-1} Yt
@@ -98,14 +91,15 @@ class GramSpectrum:
         # the largest |eigenvalue| each sign block's cut dropped (ascending: the first M_j - r_j)
         dropped = max(float(np.max(np.abs(lam[:lam.size - e[0].size]), initial=0.0))
                       for (lam, _), e in zip(full, self.eig, strict=True))
-        stacked = self._stacked_from_signs(KR, self.eig, dropped, scales[2])
-        # C: the stacked block's eigenvectors in the sign blocks' (``_stacked_from_signs``), or None
+        stacked = stacked_from_signs(KR, self.eig, dropped, scales[2])
+        # C: the stacked block's eigenvectors in the sign blocks' (``sim.stacked``), or None; and how
         self.compose: np.ndarray | None = None
+        self.stacked_route = "direct"
         if stacked is None:
             self.eig.append(self._split(*np.linalg.eigh(KR), scales[2]))
         else:
             self.eig.append(stacked[0])
-            self.compose = stacked[1]
+            self.compose, self.stacked_route = stacked[1], stacked[2]
         self.last_projections: list[np.ndarray] | None = None
 
     @staticmethod
@@ -121,56 +115,11 @@ class GramSpectrum:
         Nothing is cut where K_R has an eigenvalue below -tol: P0' = P0 L^{-T} then carries more than
         rounding (an ill-conditioned G), and K_R + P0' P0'^T = K0 holds only with K_R's computed spectrum
         kept whole, negative part included (dropping it moved the norms by ~1e-11 at cond(G) = 6e7)."""
-        tol = _tolerance(lam.size, lam[-1], scale)
+        tol = tolerance(lam.size, lam[-1], scale)
         keep = lam > tol
         if keep.all() or lam[0] < -tol:
             return lam, np.ascontiguousarray(U.T), False
         return lam[keep], np.ascontiguousarray(U[:, keep].T), True
-
-    @staticmethod
-    def _stacked_from_signs(KR: np.ndarray, signs: list[tuple[np.ndarray, np.ndarray, bool]], e_d: float,
-                            scale: float) -> tuple[tuple[np.ndarray, np.ndarray, bool], np.ndarray] | None:
-        """The stacked block's split (as ``_split``'s) and C with U_s = blockdiag(U_+, U_-) C, from the sign
-        blocks' eigenvectors; None where that is not exact to the cut's tolerance or saves nothing.
-
-        Where both sign blocks were cut, K_R = blockdiag(U_+, U_-) T blockdiag(U_+, U_-)^T + E_d + E_o with
-        T = [[diag(lam_+), U_+^T K_+- U_-], [.., diag(lam_-)]] ((r_+ + r_-) x (r_+ + r_-)), E_d the sign blocks'
-        cut parts (``e_d``: the largest |eigenvalue| they dropped, |E_d|_2) and
-        E_o = K_+- - U_+ (U_+^T K_+- U_-) U_-^T.  Where e_d + |E_o| (|E_o|_2 <= sqrt(|E_o|_1 |E_o|_inf)) is
-        within the stacked block's own tolerance, diagonalizing T (r_+ + r_- = 1368 against M = 2000 at
-        d = 784, n = 100, m = 1000: 0.26 s against 0.79 s measured) gives the stacked block's eigenpairs as
-        exactly as its cut does (Weyl: every eigenvalue of K_R + Y Y^T moves by at most the perturbation's
-        norm; the two cuts together at most twice one), and its projection
-        U_s^T Y = C_+^T (U_+^T Y_+) + C_-^T (U_-^T Y_-) in r_s (r_+ + r_-) k multiply-adds instead of r_s M k.
-        This holds where the sign blocks' cuts dropped only the null spaces of R_+- (the rank bound d - n
-        below M_+-).  Where a sign block's cut dropped a genuine small singular value sigma of R_+- instead,
-        |E_o| is about sigma |R_-+|, first order in sigma: where that exceeds the tolerance the stacked
-        block is diagonalized directly."""
-        (lp, Utp, cutp), (lm, Utm, cutm) = signs
-        rp, m1 = Utp.shape
-        M = KR.shape[0]
-        if not (cutp and cutm) or rp + Utm.shape[0] >= M or rp == 0 or Utm.shape[0] == 0:
-            return None
-        Kpm = KR[:m1, m1:]
-        B = (Utp @ Kpm) @ Utm.T
-        Eo = Kpm - (Utp.T @ B) @ Utm
-        e_o = np.sqrt(np.max(np.sum(np.abs(Eo), axis=0)) * np.max(np.sum(np.abs(Eo), axis=1)))
-        if not e_d + e_o <= COMPOSE_SLACK * _tolerance(M, max(lp[-1], lm[-1]), scale):
-            return None
-        T = np.zeros((rp + Utm.shape[0],) * 2)
-        T[:rp, rp:] = B
-        T[rp:, :rp] = B.T
-        T[np.diag_indices_from(T)] = np.concatenate([lp, lm])
-        lam, C = np.linalg.eigh(T)
-        tol = _tolerance(M, lam[-1], scale)
-        if lam[0] < -tol or not e_d + e_o <= COMPOSE_SLACK * tol:
-            return None
-        keep = lam > tol
-        C = np.ascontiguousarray(C[:, keep])
-        Uts = np.empty((C.shape[1], M))
-        Uts[:, :m1] = (Utp.T @ C[:rp]).T
-        Uts[:, m1:] = (Utm.T @ C[rp:]).T
-        return (lam[keep], Uts, True), C
 
     @classmethod
     def from_init(cls, K0: np.ndarray, P0: np.ndarray, G: np.ndarray, widths: tuple[int, int]) -> GramSpectrum | None:
@@ -207,7 +156,7 @@ class GramSpectrum:
         signs = np.empty((A.shape[1], rp + Utm.shape[0]))  # [ (U_+^T A_+)^T, (U_-^T A_-)^T ]
         signs[:, :rp] = A[:m1].T @ Utp.T
         signs[:, rp:] = A[m1:].T @ Utm.T
-        return [signs[:, :rp].T, signs[:, rp:].T, (signs @ self.compose).T]  # ``_stacked_from_signs``
+        return [signs[:, :rp].T, signs[:, rp:].T, (signs @ self.compose).T]  # ``sim.stacked``
 
     def projection_flops(self, k: int) -> int:
         """Multiply-adds of ``project`` on an M x k matrix."""
