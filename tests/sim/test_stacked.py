@@ -178,3 +178,81 @@ def test_routes_of_the_composition(dims: tuple[int, int], shared: bool, route: s
     fro2, spec2, _ = gs.norms(Z)
     np.testing.assert_allclose(spec2, s_svd, rtol=REL)
     np.testing.assert_allclose(fro2, f_svd, rtol=REL)
+
+
+def _rotated_blocks(theta: float, sv: np.ndarray, n: int = 3, m: int = 30, seed: int = 7):
+    """Both sign blocks of rank r = len(sv) off the data (singular values ``sv``), in a complement of
+    dimension r + 1; the - block's row space turned by ``theta`` out of the + block's.  E_o = 0 (the cuts
+    drop only null spaces) but Omega = V_+^T V_- is orthogonal only to O(theta^2): the d side's own check is
+    the only guard."""
+    r = len(sv)
+    rng = np.random.default_rng(seed)
+    extra = r + 1
+    X = rng.standard_normal((n, n + extra))
+    Q, _ = np.linalg.qr(np.concatenate([X.T, rng.standard_normal((n + extra, extra))], axis=1))
+    Up, _ = np.linalg.qr(rng.standard_normal((m, r)))
+    Um, _ = np.linalg.qr(rng.standard_normal((m, r)))
+    Vp = np.eye(extra)[:, :r]
+    Vm = Vp.copy()
+    Vm[:, 0] = 0.0
+    Vm[0, 0], Vm[-1, 0] = np.cos(theta), np.sin(theta)
+    R = np.concatenate([(Up * sv) @ Vp.T, (Um * sv) @ Vm.T])
+    return X, 0.1 * rng.standard_normal((2 * m, n)) @ Q[:, :n].T + R @ Q[:, n:].T
+
+
+def _d_side_unchecked(X: np.ndarray, W0: np.ndarray, m: int) -> tuple[float, float]:
+    """The d side's representation error |T - C diag(lam_s) C^T|_2 and |C^T C - I|_2, both in units of the
+    cut's tolerance (M eps max(lam_max, max |w_k(0)|^2) and M eps), computed here from W(0) itself, without
+    the Newton-Schulz step, independently of ``sim.stacked``."""
+    eps = np.finfo(float).eps
+    R = W0 - (W0 @ X.T) @ np.linalg.solve(X @ X.T, X)
+    KR = R @ R.T
+    scale = float(np.max(np.sum(W0**2, axis=1)))
+    U, lams = [], []
+    for b in (slice(0, m), slice(m, None)):
+        lam, V = np.linalg.eigh(KR[b, b])
+        keep = lam > lam.size * eps * max(lam[-1], scale)
+        U.append(V[:, keep])
+        lams.append(lam[keep])
+    B = U[0].T @ KR[:m, m:] @ U[1]
+    T = np.block([[np.diag(lams[0]), B], [B.T, np.diag(lams[1])]])
+    Om = B / np.sqrt(lams[0])[:, None] / np.sqrt(lams[1])[None, :]
+    lam, Q = np.linalg.eigh(np.diag(lams[0]) + (Om * lams[1]) @ Om.T)
+    C = np.concatenate([np.sqrt(lams[0])[:, None] * Q, np.sqrt(lams[1])[:, None] * (Om.T @ Q)]) / np.sqrt(lam)
+    M = 2 * m
+    tol = M * eps * max(float(np.linalg.eigvalsh(KR)[-1]), scale)
+    return (float(np.linalg.norm(T - (C * lam) @ C.T, 2)) / tol,
+            float(np.linalg.norm(C.T @ C - np.eye(len(lam)), 2)) / (M * eps))
+
+
+def test_d_side_check_near_its_threshold() -> None:
+    """The - block's row space turned by theta, chosen (the error grows like theta^2) so that the d side's
+    representation error, computed here independently, is ~3 tolerances: refused (T diagonalized); at
+    ~0.2 tolerances: accepted.  A check with its slack multiplied by 1e3 accepts the first (tried).  Either
+    way the stacked spec2 is within 2 tol of the SVD's."""
+    sv = np.r_[3.0, np.linspace(1.0, 0.5, 9)]
+    c = _d_side_unchecked(*_rotated_blocks(1e-6, sv), 30)[0] / 1e-12  # rep ~ c theta^2, in tolerances
+    for target, route in ((3.0, "T"), (0.2, "d side")):
+        X, W0 = _rotated_blocks(np.sqrt(target / c), sv)
+        rep, _ = _d_side_unchecked(X, W0, 30)
+        assert (2.0 <= rep <= 5.0) if route == "T" else rep <= 0.4
+        gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (30, 30))
+        assert gs.stacked_route == route
+        s_svd = _svd_norms(W0, 30)[1]
+        spec2 = gs.norms(np.zeros((60, 3)))[1]
+        tol = 60 * np.finfo(float).eps * float(np.max(np.sum(W0**2, axis=1)))
+        assert abs(spec2[2] - s_svd[2]) <= 2 * tol + 1e-14 * s_svd[2]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_d_side_newton_schulz_step_makes_C_orthonormal(seed: int) -> None:
+    """Singular values spread over two decades: C from H alone is orthonormal only to 12-67 M eps (computed
+    here), beyond the M eps the d side accepts; one Newton-Schulz step brings U_s = blockdiag(U_+, U_-) C to
+    ~0.1 M eps, and the d side is taken."""
+    X, W0 = _rotated_blocks(0.0, np.logspace(0, -2, 10), seed=seed)
+    assert _d_side_unchecked(X, W0, 30)[1] > 2.0
+    gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (30, 30))
+    assert gs.stacked_route == "d side"
+    Uts = gs.eig[2][1]
+    assert np.linalg.norm(Uts @ Uts.T - np.eye(Uts.shape[0]), 2) <= 0.5 * 60 * np.finfo(float).eps
+    np.testing.assert_allclose(gs.norms(np.zeros((60, 3)))[1], _svd_norms(W0, 30)[1], rtol=REL)
