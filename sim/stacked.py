@@ -1,38 +1,39 @@
 """The stacked block's K_R diagonalized from the sign blocks' eigenvectors (``sim.gram.GramSpectrum``).
 
-K_R = R R^T (R = W(0) off the data's span, M x d) has the sign blocks' K_R+- = R_+- R_+-^T on its diagonal
-and K_+- = R_+ R_-^T off it.  Where both sign blocks' cuts dropped only their null spaces (the rank bound
-d - n below M_+-: wide networks on real data), their kept eigenvectors U_+- span range(R_+-), and with
+K_R = R R^T (R = W(0) off the data's span, M x d) has the sign blocks' K_R+- = R_+- R_+-^T on its diagonal and
+K_+- = R_+ R_-^T off it.  Where both sign blocks' cuts dropped only their null spaces (the rank bound d - n
+below M_+-: wide networks on real data), their kept eigenvectors U_+- span range(R_+-), and with
 D = blockdiag(U_+, U_-)
 
     K_R = D T D^T + E_d + E_o,   T = [[diag(lam_+), B], [B^T, diag(lam_-)]],   B = U_+^T K_+- U_-,
 
-E_d the sign blocks' cut parts (|E_d|_2 = ``e_d``, the largest |eigenvalue| they dropped) and
-E_o = K_+- - U_+ B U_-^T.  T's eigenpairs (lam_s, C) give the stacked block's, U_s = D C: an
-(r_+ + r_-)-square eigenproblem instead of an M-square one, and its projection U_s^T Y = C^T (D^T Y) from
-the sign blocks' projections (r_s (r_+ + r_-) k multiply-adds instead of r_s M k).
+E_d the sign blocks' cut parts (|E_d|_2 = ``e_d``, the largest |eigenvalue| they dropped) and E_o = K_+- - U_+
+B U_-^T.  T's eigenpairs (lam_s, C) give the stacked block's, U_s = D C: an (r_+ + r_-)-square eigenproblem
+instead of an M-square one, and its projection U_s^T Y = C^T (D^T Y) from the sign blocks' projections (r_s
+(r_+ + r_-) k multiply-adds instead of r_s M k).
 
-The d side.  Where moreover r_+ = r_- = r and R_+, R_- have one right singular space (d - n = r: both
-span the whole complement of the data), R_+- = U_+- diag(lam_+-)^{1/2} V_+-^T with V_+^T V_- = Omega
-orthogonal, B = diag(lam_+)^{1/2} Omega diag(lam_-)^{1/2}, and T's nonzero eigenpairs come from the r x r
+The d side.  Where moreover r_+ = r_- = r and R_+, R_- have one right singular space (d - n = r: both span the
+whole complement of the data), R_+- = U_+- diag(lam_+-)^{1/2} V_+-^T with V_+^T V_- = Omega orthogonal, 
+B = diag(lam_+)^{1/2} Omega diag(lam_-)^{1/2}, and T's nonzero eigenpairs come from the r x r
 
     H = diag(lam_+) + Omega diag(lam_-) Omega^T = Q diag(lam_s) Q^T  (R^T R in V_+'s coordinates),
     C = [diag(lam_+)^{1/2} Q; diag(lam_-)^{1/2} Omega^T Q] diag(lam_s)^{-1/2},
 
 refined by one Newton-Schulz step C (3 I - C^T C) / 2 (orthonormal to ~1e-14 from ~1e-13).  This is not
-assumed but checked: the represented C diag(lam_s) C^T must be within the certificate's remaining budget
-of T, together with lam_max |C^T C - I| (what taking C as orthonormal can move the top eigenvalue by), and C
+assumed but checked: the represented C diag(lam_s) C^T must be within the certificate's remaining budget of T,
+together with lam_max |C^T C - I| (what taking C as orthonormal can move the top eigenvalue by), and C
 orthonormal within M eps; else T is diagonalized.  The division by sqrt(lam_+ lam_-) amplifies B's rounding
 with the blocks' condition number: where d - n approaches M_+- (condition ~1e3) the check refuses and T is
-diagonalized instead (a review's sweep: accepted at r = 130, refused from r = 140 of m = 150).  Measured at n = 10, m = 1000, d = 784 (r =
-774): 0.19 s against 0.42 s for T's eigensolve, T's representation within 0.19 of the tolerance.
+diagonalized instead (a review's sweep: accepted at r = 130, refused from r = 140 of m = 150).  Measured
+at n = 10, m = 1000, d = 784 (r = 774): 0.19 s against 0.42 s for T's eigensolve, T's representation within 0.19 of
+the tolerance.
 
-The certificate.  Every eigenvalue of K_R + Y Y^T moves by at most the norm of a perturbation of K_R
-(Weyl), and the cut of K_R itself is a perturbation of at most its tolerance tol = M eps max(lam_max,
-max_k |w_k(0)|^2).  The composition is accepted where e_d + |E_o|_2 (+ |T - C diag(lam_s) C^T|_2 on the
-d side, with the orthonormality term) is within ``COMPOSE_SLACK`` tol, 2-norms bounded by
-sqrt(|.|_1 |.|_inf): as exact as the cut (on the T route T's own cut adds at most one tolerance more).  The
-sign blocks' eigenvectors are taken as orthonormal, as the direct route takes its own.  Where a sign block's cut dropped a genuine small singular
+The certificate.  Every eigenvalue of K_R + Y Y^T moves by at most the norm of a perturbation of K_R (Weyl),
+and the cut of K_R itself is a perturbation of at most its tolerance tol = M eps max(lam_max, max_k
+|w_k(0)|^2).  The composition is accepted where e_d + |E_o|_2 (+ |T - C diag(lam_s) C^T|_2 on the d side, with
+the orthonormality term) is within ``COMPOSE_SLACK`` tol, 2-norms bounded by sqrt(|.|_1 |.|_inf): as exact as
+the cut (on the T route T's own cut adds at most one tolerance more).  The sign blocks' eigenvectors are taken
+as orthonormal, as the direct route takes its own.  Where a sign block's cut dropped a genuine small singular
 value sigma of R_+- instead, |E_o| is about sigma |R_-+|, first order in sigma: where that exceeds the
 tolerance the stacked block is diagonalized directly.
 """
