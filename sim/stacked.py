@@ -13,7 +13,7 @@ instead of an M-square one, and its projection U_s^T Y = C^T (D^T Y) from the si
 (r_+ + r_-) k multiply-adds instead of r_s M k).
 
 The d side.  Where moreover r_+ = r_- = r and R_+, R_- have one right singular space (d - n = r: both span the
-whole complement of the data), R_+- = U_+- diag(lam_+-)^{1/2} V_+-^T with V_+^T V_- = Omega orthogonal, 
+whole complement of the data), R_+- = U_+- diag(lam_+-)^{1/2} V_+-^T with V_+^T V_- = Omega orthogonal,
 B = diag(lam_+)^{1/2} Omega diag(lam_-)^{1/2}, and T's nonzero eigenpairs come from the r x r
 
     H = diag(lam_+) + Omega diag(lam_-) Omega^T = Q diag(lam_s) Q^T  (R^T R in V_+'s coordinates),
