@@ -165,7 +165,8 @@ def render(res: dict[str, Any]) -> str:
                   f"one-thread 1000 × 1000 dgemm ran in this run ({cks[0]['dgemm_flops'] / 1e9:.1f} GFLOP/s). "
                   "Inside a frozen-pattern segment, from its third checkpoint on, the segment's first "
                   "projection is updated in O(r n²) (`sim.frozen_checkpoint`). What a checkpoint cost before: forming "
-                  "W Wᵀ and its M × M eigensolves. The first observation of a run also diagonalizes K_R once.",
+                  "W Wᵀ and its M × M eigensolves. The first observation of a run also diagonalizes K_R once (the sign "
+                  "blocks' M/2-square eigenproblems, then the stacked block's from theirs: `sim/stacked.py`).",
                   "",
                   "| n | span engine's state | its projection at dgemm's rate | inside a frozen segment "
                   "| forming W Wᵀ | first observation |",
