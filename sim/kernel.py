@@ -121,13 +121,19 @@ def preactivations(P0t: np.ndarray, Zt: np.ndarray, Zct: np.ndarray, G: np.ndarr
 def _preact_blocked8(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndarray, bk: int) -> None:
     """``_preact`` in 8-wide code, block by block of ``bk`` neurons (as ``_step_blocked8`` computes P): every
     entry by the same operations in the same order, the same bits."""
-    n, M = zeff.shape
+    M = zeff.shape[1]
     for k0 in range(0, M, bk):
-        k1 = min(M, k0 + bk)
-        for i in range(0, n - 1, 2):
-            preact_rows2_8_range(P0t, zeff, G, i, out, k0, k1)
-        if n % 2:
-            preact_row8_range(P0t, zeff, G, n - 1, out, k0, k1)
+        _preact_block8(P0t, zeff, G, out, k0, min(M, k0 + bk))
+
+
+@njit(cache=True, fastmath={"contract"}, inline="always")
+def _preact_block8(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndarray, k0: int, k1: int) -> None:
+    """Every row of P on the neurons k0 <= k < k1, rows in pairs (8-wide)."""
+    n = zeff.shape[0]
+    for i in range(0, n - 1, 2):
+        preact_rows2_8_range(P0t, zeff, G, i, out, k0, k1)
+    if n % 2:
+        preact_row8_range(P0t, zeff, G, n - 1, out, k0, k1)
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -243,10 +249,7 @@ def _step_blocked8(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, Zt: np.ndar
         k1 = min(M, k0 + bk)
         for i in range(n):
             pl_update_row8(Zt[i][k0:k1], Zct[i][k0:k1], Pt[i][k0:k1], a[k0:k1], c[i], slope, zeff[i][k0:k1])
-        for i in range(0, n - 1, 2):
-            preact_rows2_8_range(P0t, zeff, G, i, Pt, k0, k1)
-        if n % 2:
-            preact_row8_range(P0t, zeff, G, n - 1, Pt, k0, k1)
+        _preact_block8(P0t, zeff, G, Pt, k0, k1)
     for i in range(n):
         f[i] = pl_row_pass8(Pt[i], act[i], changes[i], last_change[i], a, slope, t)
 

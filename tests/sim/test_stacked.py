@@ -16,13 +16,9 @@ def _direct_projections(gs: GramSpectrum, A: np.ndarray) -> list[np.ndarray]:
     return [Ut @ A[b] for (_, Ut, _), b in zip(gs.eig, gs.blocks, strict=True)]
 
 
-def test_stacked_block_is_composed_from_the_sign_blocks() -> None:
-    """Both sign blocks cut (rank d - n below M_+-): the stacked block's eigenpairs come from theirs
-    (``sim.stacked``, on the d side: r_+ = r_- = d - n): its eigenvalues equal K_R's, its eigenvectors are
-    orthonormal and span K_R's range, no M x M eigenproblem is solved, its projection costs
-    r_s (r_+ + r_-) k multiply-adds and equals U_s^T Y, and the norms equal the SVD's."""
-    rng = np.random.default_rng(5)
-    X, W0, Z = _case(rng, 6, 40, 35, 15, 1.0)
+def _built_with_eigh_shapes(X: np.ndarray, W0: np.ndarray, widths: tuple[int, int],
+                            ) -> tuple[GramSpectrum, list[tuple[int, ...]]]:
+    """The spectrum helper of (X, W(0)), and the shapes of the eigenproblems its construction solved."""
     shapes: list[tuple[int, ...]] = []
     eigh = np.linalg.eigh
 
@@ -32,7 +28,18 @@ def test_stacked_block_is_composed_from_the_sign_blocks() -> None:
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(np.linalg, "eigh", spy)
-        gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (40, 35))
+        gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, widths)
+    return gs, shapes
+
+
+def test_stacked_block_is_composed_from_the_sign_blocks() -> None:
+    """Both sign blocks cut (rank d - n below M_+-): the stacked block's eigenpairs come from theirs
+    (``sim.stacked``, on the d side: r_+ = r_- = d - n): its eigenvalues equal K_R's, its eigenvectors are
+    orthonormal and span K_R's range, no M x M eigenproblem is solved, its projection costs
+    r_s (r_+ + r_-) k multiply-adds and equals U_s^T Y, and the norms equal the SVD's."""
+    rng = np.random.default_rng(5)
+    X, W0, Z = _case(rng, 6, 40, 35, 15, 1.0)
+    gs, shapes = _built_with_eigh_shapes(X, W0, (40, 35))
     assert gs.compose is not None and gs.stacked_route == "d side"
     assert shapes == [(40, 40), (35, 35), (15, 15)]  # the sign blocks, then H (r = d - n): never M x M
     assert [lam.size for lam, _, _ in gs.eig] == [15, 15, 15]
@@ -156,16 +163,7 @@ def test_routes_of_the_composition(dims: tuple[int, int], shared: bool, route: s
     rng = np.random.default_rng(11)
     n, m, extra = 4, 30, 15
     X, W0 = _blocks_in_subspaces(rng, n, m, extra, dims, shared)
-    shapes: list[tuple[int, ...]] = []
-    eigh = np.linalg.eigh
-
-    def spy(A: np.ndarray, *args: object, **kw: object) -> object:
-        shapes.append(A.shape)
-        return eigh(A, *args, **kw)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(np.linalg, "eigh", spy)
-        gs = GramSpectrum(W0 @ W0.T, W0 @ X.T, X @ X.T, (m, m))
+    gs, shapes = _built_with_eigh_shapes(X, W0, (m, m))
     assert gs.stacked_route == route
     assert shapes[:2] == [(m, m), (m, m)] and shapes[-1] == last_eigh and (2 * m, 2 * m) not in shapes
     R = W0 - (W0 @ X.T) @ np.linalg.solve(X @ X.T, X)
