@@ -5,6 +5,11 @@ mathematics of the span engine, and the module docstrings for the papers' formul
 """
 
 from . import _threads  # noqa: F401  (first: one BLAS thread before numpy is imported; see the module)
+
+# isort: split
+from . import _numba_stamp  # noqa: F401  (before any compiled function: their cache notices edits in sim)
+
+# isort: split
 from .config import DataSpec, SimConfig
 from .data import (
     Dataset,

@@ -60,8 +60,18 @@ def _vt(n: int, ty: ir.Type = _F64) -> ir.VectorType:
     return ir.VectorType(ty, n)
 
 
-def _row_codegen(track: bool):  # type: ignore[no-untyped-def]
+def _row_codegen(track: bool, mode: str = "whole"):  # type: ignore[no-untyped-def]
+    """``mode`` "whole": the row's sum; "carry": only its whole blocks of 16, the accumulators A, B read from
+    and written back to a 16-entry array (the last argument); "start": the same from zero accumulators
+    (the array only written: a wide load of entries just stored one by one would stall); "end": from that
+    array, then the rest of the row and the sum, as "whole" would finish it."""
+
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        accp = None
+        if mode != "whole":
+            acc_v, args = args[-1], args[:-1]
+            accp = context.make_array(sig.args[-1])(context, builder, acc_v).data
+        act = ch = last = t = None
         if track:
             row_v, act_v, ch_v, last_v, a_v, slope, t = args
             act = context.make_array(sig.args[1])(context, builder, act_v).data
@@ -73,51 +83,84 @@ def _row_codegen(track: bool):  # type: ignore[no-untyped-def]
             a_ty = sig.args[1]
         row_arr = context.make_array(sig.args[0])(context, builder, row_v)
         M = builder.extract_value(row_arr.shape, 0)
-        row = row_arr.data
         a = context.make_array(a_ty)(context, builder, a_v).data
-
-        def chunk(k: ir.Value, acc: ir.Value, n: int) -> None:
-            vf = _vt(n)
-            z = builder.load(_vptr(builder, row, k, vf), align=8)
-            w = builder.load(_vptr(builder, a, k, vf), align=8)
-            s, now = _sigma(builder, z, _splat(builder, slope, vf), ir.Constant(vf, [0.0] * n))
-            builder.store(_fma(builder, w, s, builder.load(acc)), acc)
-            if not track:
-                return
-            nowb = builder.zext(now, _vt(n, _I8))
-            pa = _vptr(builder, act, k, _vt(n, _I8))
-            diff = builder.icmp_unsigned("!=", nowb, builder.load(pa, align=1))
-            anyd = builder.icmp_unsigned("!=", builder.bitcast(diff, ir.IntType(n)), _c(ir.IntType(n), 0))
-            with cgutils.if_unlikely(builder, anyd):
-                builder.store(nowb, pa, align=1)
-                vi = _vt(n, _I64)
-                pc = _vptr(builder, ch, k, vi)
-                builder.store(builder.add(builder.load(pc, align=8), builder.zext(diff, vi)), pc, align=8)
-                pl = _vptr(builder, last, k, vi)
-                builder.store(builder.select(diff, _splat(builder, t, vi), builder.load(pl, align=8)), pl, align=8)
-
-        accA = cgutils.alloca_once_value(builder, ir.Constant(_V8, [0.0] * W))
-        accB = cgutils.alloca_once_value(builder, ir.Constant(_V8, [0.0] * W))
-        n_blocks = builder.udiv(M, _c(_I64, 16))
-        with cgutils.for_range(builder, n_blocks) as loop:
-            base = builder.mul(loop.index, _c(_I64, 16))
-            chunk(base, accA, W)
-            chunk(builder.add(base, _c(_I64, W)), accB, W)
-        A, B = builder.load(accA), builder.load(accB)
-        undef = ir.Constant(_V8, ir.Undefined)
-        lo, hi = ir.Constant(_vt(4, _I32), [0, 1, 2, 3]), ir.Constant(_vt(4, _I32), [4, 5, 6, 7])
-        acc0 = cgutils.alloca_once_value(builder, builder.shuffle_vector(A, undef, lo))
-        acc1 = builder.shuffle_vector(A, undef, hi)
-        acc2 = builder.shuffle_vector(B, undef, lo)
-        acc3 = builder.shuffle_vector(B, undef, hi)
-        start4 = builder.mul(n_blocks, _c(_I64, 16))
-        end4 = builder.mul(builder.udiv(M, _c(_I64, 4)), _c(_I64, 4))
-        with cgutils.for_range_slice(builder, start4, end4, _c(_I64, 4), inc=True) as (k, _):
-            chunk(k, acc0, 4)
-        return _row_finish(builder, (builder.load(acc0), acc1, acc2, acc3), row, a, slope, end4, M,
-                           (act, ch, last, t) if track else None)
+        return _row_body(builder, row_arr.data, act, ch, last, a, slope, t, M, accp, mode)
 
     return codegen
+
+
+def _row_block_codegen(mode: str):  # type: ignore[no-untyped-def]
+    """``_row_codegen(track=True, mode)`` on row i of (n, .) arrays, neurons k0 <= k < k1, without making
+    array views: the row of P from ``ps``'s column 0, the lanes in ``racc``'s row i."""
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        slope, t, i, k0, k1 = args[5], args[6], args[8], args[9], args[10]
+        arr = [context.make_array(sig.args[j])(context, builder, args[j]) for j in (0, 1, 2, 3, 4, 7)]
+        ps, act, ch, last, a, racc = (x.data for x in arr)
+        S = builder.extract_value(arr[0].shape, 1)
+        Mf = builder.extract_value(arr[1].shape, 1)
+        at = builder.add(builder.mul(i, Mf), k0)
+        return _row_body(builder, builder.gep(ps, [builder.mul(i, S)]), builder.gep(act, [at]),
+                         builder.gep(ch, [at]), builder.gep(last, [at]), builder.gep(a, [k0]), slope, t,
+                         builder.sub(k1, k0), builder.gep(racc, [builder.mul(i, _c(_I64, 16))]), mode)
+
+    return codegen
+
+
+def _row_body(builder: ir.IRBuilder, row: ir.Value, act: ir.Value | None, ch: ir.Value | None,  # type: ignore[no-untyped-def]
+              last: ir.Value | None, a: ir.Value, slope: ir.Value, t: ir.Value | None, M: ir.Value,
+              accp: ir.Value | None, mode: str):
+    """The row pass on M entries from the pointers given (``act`` None: the sum only)."""
+    track = act is not None
+
+    def chunk(k: ir.Value, acc: ir.Value, n: int) -> None:
+        vf = _vt(n)
+        z = builder.load(_vptr(builder, row, k, vf), align=8)
+        w = builder.load(_vptr(builder, a, k, vf), align=8)
+        s, now = _sigma(builder, z, _splat(builder, slope, vf), ir.Constant(vf, [0.0] * n))
+        builder.store(_fma(builder, w, s, builder.load(acc)), acc)
+        if not track:
+            return
+        nowb = builder.zext(now, _vt(n, _I8))
+        pa = _vptr(builder, act, k, _vt(n, _I8))
+        diff = builder.icmp_unsigned("!=", nowb, builder.load(pa, align=1))
+        anyd = builder.icmp_unsigned("!=", builder.bitcast(diff, ir.IntType(n)), _c(ir.IntType(n), 0))
+        with cgutils.if_unlikely(builder, anyd):
+            builder.store(nowb, pa, align=1)
+            vi = _vt(n, _I64)
+            pc = _vptr(builder, ch, k, vi)
+            builder.store(builder.add(builder.load(pc, align=8), builder.zext(diff, vi)), pc, align=8)
+            pl = _vptr(builder, last, k, vi)
+            builder.store(builder.select(diff, _splat(builder, t, vi), builder.load(pl, align=8)), pl, align=8)
+
+    if mode in ("whole", "start"):
+        accA = cgutils.alloca_once_value(builder, ir.Constant(_V8, [0.0] * W))
+        accB = cgutils.alloca_once_value(builder, ir.Constant(_V8, [0.0] * W))
+    else:
+        accA = cgutils.alloca_once_value(builder, builder.load(_vptr(builder, accp, _c(_I64, 0), _V8), align=8))
+        accB = cgutils.alloca_once_value(builder, builder.load(_vptr(builder, accp, _c(_I64, W), _V8), align=8))
+    n_blocks = builder.udiv(M, _c(_I64, 16))
+    with cgutils.for_range(builder, n_blocks) as loop:
+        base = builder.mul(loop.index, _c(_I64, 16))
+        chunk(base, accA, W)
+        chunk(builder.add(base, _c(_I64, W)), accB, W)
+    A, B = builder.load(accA), builder.load(accB)
+    if mode in ("carry", "start"):
+        builder.store(A, _vptr(builder, accp, _c(_I64, 0), _V8), align=8)
+        builder.store(B, _vptr(builder, accp, _c(_I64, W), _V8), align=8)
+        return _c(_F64, 0.0)
+    undef = ir.Constant(_V8, ir.Undefined)
+    lo, hi = ir.Constant(_vt(4, _I32), [0, 1, 2, 3]), ir.Constant(_vt(4, _I32), [4, 5, 6, 7])
+    acc0 = cgutils.alloca_once_value(builder, builder.shuffle_vector(A, undef, lo))
+    acc1 = builder.shuffle_vector(A, undef, hi)
+    acc2 = builder.shuffle_vector(B, undef, lo)
+    acc3 = builder.shuffle_vector(B, undef, hi)
+    start4 = builder.mul(n_blocks, _c(_I64, 16))
+    end4 = builder.mul(builder.udiv(M, _c(_I64, 4)), _c(_I64, 4))
+    with cgutils.for_range_slice(builder, start4, end4, _c(_I64, 4), inc=True) as (k, _):
+        chunk(k, acc0, 4)
+    return _row_finish(builder, (builder.load(acc0), acc1, acc2, acc3), row, a, slope, end4, M,
+                       (act, ch, last, t) if track else None)
 
 
 @intrinsic
@@ -134,26 +177,76 @@ def pl_row_pass8(typingctx, row, act, changes, last, a, slope, t):  # type: igno
     return types.float64(row, act, changes, last, a, types.float64, types.int64), _row_codegen(track=True)
 
 
-def _preact_codegen8(rows: int, ranged: bool = False):  # type: ignore[no-untyped-def]
+def _require(name: str, *specs: tuple[str, types.Type, int, types.Type]) -> None:
+    """Each (argument, its type, ndim, dtype) must be a C-contiguous array of that ndim and dtype."""
+    from numba.core.errors import TypingError
+
+    for arg, ty, nd, dt in specs:
+        if not (isinstance(ty, types.Array) and ty.ndim == nd and ty.layout == "C" and ty.dtype == dt):
+            raise TypingError(f"{name}: {arg} must be a {nd}-D C-contiguous {dt} array; got {ty}")
+
+
+_F, _B, _I = types.float64, types.boolean, types.int64
+
+
+def _lean_row(mode: str, doc: str):  # type: ignore[no-untyped-def]
+    def typer(typingctx, ps, act, changes, last, a, slope, t, racc, i, k0, k1):  # type: ignore[no-untyped-def]
+        _require(f"lean_row_{mode}8", ("ps", ps, 2, _F), ("act", act, 2, _B), ("changes", changes, 2, _I),
+                 ("last", last, 2, _I), ("a", a, 1, _F), ("racc", racc, 2, _F))
+        return (types.float64(ps, act, changes, last, a, types.float64, types.int64, racc, types.intp, types.intp,
+                              types.intp), _row_block_codegen(mode))
+
+    typer.__doc__ = doc
+    return intrinsic(typer)
+
+
+lean_row_whole8 = _lean_row("whole", """``pl_row_pass8`` on all of row i (k0 = 0, k1 = M), P's entries
+    from ``ps[i, :M]``: the row's sum (``racc`` unused).""")
+lean_row_start8 = _lean_row("start", """``pl_row_pass8`` on the first piece of row i, neurons 0 <= k < k1
+    (k1 a multiple of 16): P's entries from ``ps[i, :k1]``, the bookkeeping on ``act``/``changes``/``last``
+    (n, M) at (i, k); its 16 lanes written to ``racc[i]``.  Returns 0.""")
+lean_row_carry8 = _lean_row("carry", """A middle piece of row i, neurons k0 <= k < k1 (k1 - k0 a multiple
+    of 16), P's entries from ``ps[i, :k1 - k0]``: the lanes read from and written back to ``racc[i]``.
+    Returns 0.""")
+lean_row_end8 = _lean_row("end", """The last piece of row i, neurons k0 <= k < k1 = M, from the lanes in
+    ``racc[i]``: returns the row's sum, ``pl_row_pass8``'s bit for bit (the pieces of a row run the same FMA
+    chain in every lane).""")
+
+
+def _preact_codegen8(rows: int, scratch: bool = False):  # type: ignore[no-untyped-def]
     """``sim.simd._preact_codegen`` with 8-wide blocks; then whole chunks of 8, of 4, then single entries.
-    ``ranged``: only the neurons k in [k0, k1) (two more arguments)."""
+    ``scratch``: the neurons
+    k0 <= k < k0 + kb (two more arguments), with zeff and out holding only them, from their column 0
+    (zeff (n, S) for S >= kb; out (rows, S'), its row r for row i + r), and G given transposed (``GT``,
+    read along its rows: G[i', i] is GT[i, i'], the same number)."""
     width = PRE_WIDTH[rows]
 
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         p0_v, z_v, g_v, i, out_v = args[:5]
-        p0 = context.make_array(sig.args[0])(context, builder, p0_v).data
+        p0arr = context.make_array(sig.args[0])(context, builder, p0_v)
+        p0 = p0arr.data
         zarr = context.make_array(sig.args[1])(context, builder, z_v)
         garr = context.make_array(sig.args[2])(context, builder, g_v)
-        out = context.make_array(sig.args[4])(context, builder, out_v).data
+        oarr = context.make_array(sig.args[4])(context, builder, out_v)
+        out = oarr.data
         n = builder.extract_value(zarr.shape, 0)
         M = builder.extract_value(zarr.shape, 1)
         z, g = zarr.data, garr.data
         gn = builder.extract_value(garr.shape, 1)
         accs = {L: [[cgutils.alloca_once(builder, _vt(L) if L > 1 else _F64) for _ in range(width if L == W else 1)]
                     for _ in range(rows)] for L in (W, 4, 1)}
-        row_at = [builder.mul(builder.add(i, _c(_I64, r)), M) for r in range(rows)]
+        if scratch:  # P0's entry (i + r, k0 + k), out's (r, k), zeff's (i', k)
+            M0 = builder.extract_value(p0arr.shape, 1)
+            Mo = builder.extract_value(oarr.shape, 1)
+            p0_at = [builder.add(builder.mul(builder.add(i, _c(_I64, r)), M0), args[5]) for r in range(rows)]
+            row_at = [builder.mul(builder.add(i, _c(_I64, r)), Mo) for r in range(rows)]
+        else:
+            row_at = [builder.mul(builder.add(i, _c(_I64, r)), M) for r in range(rows)]
+            p0_at = row_at
 
         def g_at(ip: ir.Value, r: int) -> ir.Value:
+            if scratch:  # G given transposed: G[i', i + r] is GT[i + r, i'], contiguous in i'
+                return builder.load(builder.gep(g, [builder.add(builder.mul(builder.add(i, _c(_I64, r)), gn), ip)]))
             return builder.load(builder.gep(g, [builder.add(builder.mul(ip, gn), builder.add(i, _c(_I64, r)))]))
 
         def block(k: ir.Value, nvec: int, L: int) -> None:
@@ -165,7 +258,7 @@ def _preact_codegen8(rows: int, ranged: bool = False):  # type: ignore[no-untype
 
             for r in range(rows):
                 for v in range(nvec):
-                    kv = builder.add(builder.add(row_at[r], k), _c(_I64, L * v))
+                    kv = builder.add(builder.add(p0_at[r], k), _c(_I64, L * v))
                     builder.store(builder.load(ptr(p0, kv), align=8), acc[r][v])
             with cgutils.for_range(builder, n) as loop:
                 ip = loop.index
@@ -182,7 +275,7 @@ def _preact_codegen8(rows: int, ranged: bool = False):  # type: ignore[no-untype
                     kv = builder.add(builder.add(row_at[r], k), _c(_I64, L * v))
                     builder.store(builder.load(acc[r][v]), ptr(out, kv), align=8)
 
-        k0, k1 = (args[5], args[6]) if ranged else (_c(_I64, 0), M)
+        k0, k1 = (_c(_I64, 0), args[6]) if scratch else (_c(_I64, 0), M)
         count = builder.sub(k1, k0)
         blk = W * width
         n_blocks = builder.udiv(count, _c(_I64, blk))
@@ -214,17 +307,18 @@ def preact_rows2_8(typingctx, P0t, zeff, G, i, out):  # type: ignore[no-untyped-
 
 
 @intrinsic
-def preact_row8_range(typingctx, P0t, zeff, G, i, out, k0, k1):  # type: ignore[no-untyped-def]
-    """``preact_row8`` on the neurons k0 <= k < k1 only (same bits on them)."""
-    _preact_typing("preact_row8_range", P0t, zeff, G, out)
-    return types.void(P0t, zeff, G, types.intp, out, types.intp, types.intp), _preact_codegen8(1, True)
+def preact_row8_scratch(typingctx, P0t, zeff, GT, i, out, k0, kb):  # type: ignore[no-untyped-def]
+    """``preact_row8`` on the neurons k0 <= k < k0 + kb, from zeff's and into out's first kb columns, with
+    G transposed: out[0, k] = P0t[i, k0 + k] + sum_i' zeff[i', k] GT[i, i'] (same bits on them)."""
+    _preact_typing("preact_row8_scratch", P0t, zeff, GT, out)
+    return types.void(P0t, zeff, GT, types.intp, out, types.intp, types.intp), _preact_codegen8(1, scratch=True)
 
 
 @intrinsic
-def preact_rows2_8_range(typingctx, P0t, zeff, G, i, out, k0, k1):  # type: ignore[no-untyped-def]
-    """``preact_rows2_8`` on the neurons k0 <= k < k1 only (same bits on them)."""
-    _preact_typing("preact_rows2_8_range", P0t, zeff, G, out)
-    return types.void(P0t, zeff, G, types.intp, out, types.intp, types.intp), _preact_codegen8(2, True)
+def preact_rows2_8_scratch(typingctx, P0t, zeff, GT, i, out, k0, kb):  # type: ignore[no-untyped-def]
+    """Rows i, i + 1 of ``preact_row8_scratch`` together, into out's rows 0 and 1 (same bits)."""
+    _preact_typing("preact_rows2_8_scratch", P0t, zeff, GT, out)
+    return types.void(P0t, zeff, GT, types.intp, out, types.intp, types.intp), _preact_codegen8(2, scratch=True)
 
 
 def _chunks(builder: ir.IRBuilder, n: ir.Value, body) -> None:  # type: ignore[no-untyped-def]
@@ -237,11 +331,37 @@ def _chunks(builder: ir.IRBuilder, n: ir.Value, body) -> None:  # type: ignore[n
         start = end
 
 
-def _update_codegen8(context, builder, sig, args):  # type: ignore[no-untyped-def]
+def _update_codegen8(context, builder, sig, args, from_act: bool = False):  # type: ignore[no-untyped-def]
     z_v, zc_v, p_v, a_v, ci, slope, ze_v = args
     z, zc, p, a, ze = (context.make_array(sig.args[j])(context, builder, v).data
                        for j, v in ((0, z_v), (1, zc_v), (2, p_v), (3, a_v), (6, ze_v)))
     M = builder.extract_value(context.make_array(sig.args[0])(context, builder, z_v).shape, 0)
+    return _update_body(context, builder, z, zc, p, a, ci, slope, ze, M, from_act)
+
+
+def _update_block_codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+    ci, slope, i, k0, k1 = args[4], args[5], args[7], args[8], args[9]
+    arr = [context.make_array(sig.args[j])(context, builder, args[j]) for j in (0, 1, 2, 3, 6)]
+    z, zc, act, a, zs = (x.data for x in arr)
+    Mf = builder.extract_value(arr[0].shape, 1)
+    S = builder.extract_value(arr[4].shape, 1)
+    at = builder.add(builder.mul(i, Mf), k0)
+    return _update_body(context, builder, builder.gep(z, [at]), builder.gep(zc, [at]), builder.gep(act, [at]),
+                        builder.gep(a, [k0]), ci, slope, builder.gep(zs, [builder.mul(i, S)]), builder.sub(k1, k0),
+                        True)
+
+
+def _update_body(context, builder, z, zc, p, a, ci, slope, ze, M, from_act):  # type: ignore[no-untyped-def]
+    """The compensated update of M entries from the pointers given; the pattern from P (``from_act``
+    False) or from the bytes of ``act``."""
+
+    def active(k: ir.Value, L: int, ld, zero) -> ir.Value:  # type: ignore[no-untyped-def]
+        if not from_act:
+            return builder.fcmp_ordered(">=", ld(p), zero)
+        if L == 1:
+            return builder.icmp_unsigned("!=", builder.load(builder.gep(p, [k])), _c(_I8, 0))
+        bt = _vt(L, _I8)
+        return builder.icmp_unsigned("!=", builder.load(_vptr(builder, p, k, bt), align=1), ir.Constant(bt, [0] * L))
 
     def step(k: ir.Value, L: int) -> None:
         vt = _vt(L) if L > 1 else _F64
@@ -257,7 +377,7 @@ def _update_codegen8(context, builder, sig, args):  # type: ignore[no-untyped-de
 
         one = ir.Constant(vt, [1.0] * L) if L > 1 else _c(_F64, 1.0)
         zero = ir.Constant(vt, [0.0] * L) if L > 1 else _c(_F64, 0.0)
-        ds = builder.select(builder.fcmp_ordered(">=", ld(p), zero), one, sp(slope))
+        ds = builder.select(active(k, L, ld, zero), one, sp(slope))
         x = builder.fmul(builder.fmul(sp(ci), ld(a)), ds)
         t, zcn = _two_sum_add(builder, ld(z), ld(zc), x)
         st(zcn, zc)
@@ -277,6 +397,29 @@ def pl_update_row8(typingctx, Z, Zc, P, a, ci, slope, zeff):  # type: ignore[no-
         if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == types.float64):
             raise TypingError(f"pl_update_row8: {arg} must be a 1-D C-contiguous float64 array; got {ty}")
     return types.void(Z, Zc, P, a, types.float64, types.float64, zeff), _update_codegen8
+
+
+@intrinsic
+def lean_update8(typingctx, Zt, Zct, act, a, ci, slope, zs, i, k0, k1):  # type: ignore[no-untyped-def]
+    """``pl_update_act8`` on row i of the (n, M) arrays, neurons k0 <= k < k1, Z + Zc into
+    ``zs[i, :k1 - k0]``, without making array views."""
+    _require("lean_update8", ("Zt", Zt, 2, _F), ("Zct", Zct, 2, _F), ("act", act, 2, _B), ("a", a, 1, _F),
+             ("zs", zs, 2, _F))
+    return (types.void(Zt, Zct, act, a, types.float64, types.float64, zs, types.intp, types.intp, types.intp),
+            _update_block_codegen)
+
+
+@intrinsic
+def pl_update_act8(typingctx, Z, Zc, act, a, ci, slope, zeff):  # type: ignore[no-untyped-def]
+    """``pl_update_row8`` with the pattern read from ``act`` (1 byte an entry, nonzero where P >= 0)
+    instead of P itself: the same bits wherever act[k] == (P[k] >= 0)."""
+    _require("pl_update_act8", ("Z", Z, 1, _F), ("Zc", Zc, 1, _F), ("act", act, 1, _B), ("a", a, 1, _F),
+             ("zeff", zeff, 1, _F))
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return _update_codegen8(context, builder, sig, args, from_act=True)
+
+    return types.void(Z, Zc, act, a, types.float64, types.float64, zeff), codegen
 
 
 def _margins_codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]

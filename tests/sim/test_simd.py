@@ -181,14 +181,15 @@ def test_row_sum_on_arbitrary_values(cols: list[tuple[float, float]], slope: flo
 @pytest.mark.parametrize("act", ["relu", "leaky_relu"])
 @pytest.mark.parametrize("n, m", [(7, 37), (41, 61), (60, 37)])
 def test_span_engine_numbers_do_not_depend_on_the_vector_width(act: str, n: int, m: int) -> None:
-    """The whole step at width 4 and 8 (the host's width is chosen at import), unblocked (M <= the block)
-    and blocked with a partial last block (``kernel.block_neurons``): identical arrays."""
+    """The whole step at width 4 and 8 (the host's width is chosen at import), unblocked (Z + Zc within
+    ``kernel.LEAN_ENTRIES``) and lean (beyond it, in blocks with a partial last one): identical arrays."""
     from sim import DataSpec, SimConfig
-    from sim.kernel import block_neurons
+    from sim.kernel import LEAN_ENTRIES, lean_block
     from sim.simulate import resolve
     from sim.span import SpanState
 
-    assert (2 * m > block_neurons(n)) == (n > 7)  # both paths of run_steps are taken
+    assert (n * 2 * m > LEAN_ENTRIES) == (n > 7)  # both paths of run_steps are taken
+    assert n == 7 or (2 * m) % lean_block(n, 2 * m) != 0
     cfg = SimConfig(activation=act, gamma=None if act == "relu" else 0.1, n=n, d=80, m=m, steps=1, seed=3,
                     data=DataSpec(virtual=False))
     states = []
@@ -210,8 +211,8 @@ def test_non_contiguous_rows_are_refused() -> None:
 
 @pytest.mark.parametrize(("n", "M"), [(1, 5), (3, 47), (10, 200), (10, 1001), (101, 130), (100, 97)])
 def test_preactivations_blocked_8_wide_equal_the_fma_chain(n: int, M: int) -> None:
-    """``kernel.preactivations`` at lanes 8 (8-wide, in blocks of ``block_neurons(n)`` neurons: more than one
-    block where M exceeds it) and at lanes 4: the same bits, each entry the documented FMA chain."""
+    """``kernel.preactivations`` at lanes 8 (8-wide, in blocks of ``lean_block(n, M)`` neurons: more than
+    one block where M exceeds it) and at lanes 4: the same bits, each entry the documented FMA chain."""
     from sim import kernel
 
     rng = np.random.default_rng(7 * n + M)
@@ -227,4 +228,4 @@ def test_preactivations_blocked_8_wide_equal_the_fma_chain(n: int, M: int) -> No
     if expect is not None:
         np.testing.assert_array_equal(outs[1], expect)
     if (n, M) in ((10, 1001), (101, 130), (100, 97)):  # more than one block of neurons
-        assert M > kernel.block_neurons(n)
+        assert M > kernel.lean_block(n, M)
