@@ -8,10 +8,11 @@ outputs with the pattern bookkeeping) are explicit vector code (``sim.simd``), e
 fixed order, bit for bit what the plain loops compute (tested).  Where Z + Zc outgrows the level-1
 cache, 8-wide machines run the three passes fused, block by block of neurons, with P never stored
 (``_step_lean8``): each state entry is read and written once a step, and the numbers stay the same.
-KCG's coefficients (Def. 5.1) are ``rho[k, i] = Z[k, i] * ||x_i||^2``.  Pre-activations are recomputed from the state at every
-step, ``P = P0 + Z G``, so the only accumulated quantity is ``Z`` itself, and it is accumulated with
-Neumaier's compensated summation (``Z`` + its compensation ``Zc``; notes §5): over 10^8 steps of tiny
-increments plain float64 accumulation would drift, the compensated sum stays within a few ulps.
+KCG's coefficients (Def. 5.1) are ``rho[k, i] = Z[k, i] * ||x_i||^2``.  Pre-activations are recomputed
+from the state at every step, ``P = P0 + Z G``, so the only accumulated quantity is ``Z`` itself, and it
+is accumulated with Neumaier's compensated summation (``Z`` + its compensation ``Zc``; notes §5): over
+10^8 steps of tiny increments plain float64 accumulation would drift, the compensated sum stays within a
+few ulps.
 
 One GD step (KCG eq. 3.2, written for a general second layer ``a_k``):
 
