@@ -103,10 +103,21 @@ def _frozen(c: dict[str, Any], key: str, eng: str) -> str:
     return f" ({ex['frozen_steps'] / c['steps'][eng]:.1%} frozen)" if "frozen_steps" in ex else ""
 
 
+def _share(span: float, c: dict[str, Any], dgemm: float | None) -> str:
+    """P = P0 + Z G's flop rate at the span engine's steps/s, as a percentage of the dgemm rate."""
+    return "–" if dgemm is None else f"{100 * 2 * c['n'] ** 2 * 2 * c['m'] * span / dgemm:.0f}%"
+
+
 def render(res: dict[str, Any]) -> str:
     """The README block (markdown) of a result dict as ``main`` builds it; paragraphs wrapped at 105 columns."""
     mc = res["machine"]
     lo, hi = res["window_s"]
+    dgemm = res["checkpoints"][0]["dgemm_flops"] if res.get("checkpoints") else None
+    dgemm_text = "" if dgemm is None else (
+        " P's flops ÷ dgemm: the rate of the step's largest product, P = P0 + Z G (2 n² M flops a step), "
+        f"as a share of a one-thread 1000 × 1000 dgemm's in this run ({dgemm / 1e9:.1f} GFLOP/s): how near "
+        "the machine's limit the step runs where that product dominates (n large); at small n the update and "
+        "the row pass, O(n M), take most of the step.")
     mode = " (`--quick`: fewer cells, shorter runs; not for the record)" if res["quick"] else ""
     v = mc["versions"]
     lines = [
@@ -124,16 +135,17 @@ def render(res: dict[str, Any]) -> str:
         "`benchmarks/jax_peers.py` (jit + `lax.scan`, state (n, 2m)), same-work = the span engine's whole step "
         "(compensated update, P "
         "recomputed, outputs, pattern bookkeeping, running sum), plain = Z += ΔZ, P = P0 + Z G, f only. "
-        "Above 1 in the last two columns: the span engine is faster.",
+        "Above 1 in the last two columns: the span engine is faster." + dgemm_text,
         "",
-        "| n | m | span steps/s | auto in-regime ÷ span | auto §6 ÷ span | span ÷ JAX same-work | span ÷ JAX plain |",
-        "|---|---|---|---|---|---|---|",
+        "| n | m | span steps/s | P's flops ÷ dgemm | auto in-regime ÷ span | auto §6 ÷ span | span ÷ JAX same-work "
+        "| span ÷ JAX plain |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for c in res["cells"]:
         r, s = c["rate"], c["steps"]
         span = r["span"]
         lines.append(
-            f"| {c['n']} | {c['m']} | {_rate(span)} "
+            f"| {c['n']} | {c['m']} | {_rate(span)} | {_share(span, c, dgemm)} "
             f"| {_ratio(r['auto_regime'] / span)} @ {_horizon(s['auto_regime'])}{_frozen(c, 'regime', 'auto_regime')} "
             f"| {_ratio(r['auto_s6'] / span)} @ {_horizon(s['auto_s6'])}{_frozen(c, 's6', 'auto_s6')} "
             f"| {_ratio(span / r['jax_same'])} | {_ratio(span / r['jax_plain'])} |")

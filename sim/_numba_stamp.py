@@ -20,7 +20,14 @@ from numba.core import caching
 
 _SIM = Path(__file__).resolve().parent
 _ROOTS = tuple(f"{p}{os.sep}" for p in (_SIM, _SIM.parent / "tests", _SIM.parent / "benchmarks"))
-SIM_STAMP = tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in _SIM.glob("*.py")))
+
+
+def sources_stamp(directory: Path) -> tuple[tuple[str, int, int], ...]:
+    """(name, mtime in ns, size) of every ``*.py`` in ``directory``, sorted by name."""
+    return tuple(sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.glob("*.py")))
+
+
+SIM_STAMP = sources_stamp(_SIM)
 
 
 class _SimStamped:

@@ -82,8 +82,14 @@ def test_render_gives_one_row_per_cell(scaling: ModuleType) -> None:
                           "counts_identical": True}}
     block = scaling.render(res)
     rows = [line for line in block.splitlines() if line.startswith("| ")]
-    assert rows[1:] == ["| 10 | 50 | 800,000 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |",
-                        "| 20 | 50 | 800,000 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |"]
+    assert rows[1:] == ["| 10 | 50 | 800,000 | – | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |",
+                        "| 20 | 50 | 800,000 | – | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |"]
+    # with the run's dgemm rate: P = P0 + Z G's 2 n^2 M flops a step at the span engine's rate, as a share
+    ck = {"n": 10, "m": 1000, "first_s": 0.5, "each_s": 0.002, "dense_s": 0.6, "segment_s": 0.001,
+          "proj_flops": 5e7, "dgemm_flops": 8e10}
+    rows = [line for line in scaling.render({**res, "checkpoints": [ck]}).splitlines() if line.startswith("| ")]
+    assert rows[1].startswith("| 10 | 50 | 800,000 | 20% |")  # 2 * 10^2 * 100 * 8e5 / 8e10
+    assert rows[2].startswith("| 20 | 50 | 800,000 | 80% |")
     flat = " ".join(block.split())
     assert "batched ÷ single = 1.50" in flat and "lanes ÷ alone = 3.00" in flat
     assert all(len(line) <= 105 for line in block.splitlines() if not line.startswith("|"))
