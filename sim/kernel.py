@@ -248,7 +248,8 @@ def _preact_fused(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndar
 @njit(cache=True, fastmath={"contract"})
 def _step_lean8(P0t: np.ndarray, zs: np.ndarray, ps: np.ndarray, GT: np.ndarray, Zt: np.ndarray, Zct: np.ndarray,
                 c: np.ndarray, a: np.ndarray, slope: float, act: np.ndarray, changes: np.ndarray,
-                last_change: np.ndarray, t: int, f: np.ndarray, racc: np.ndarray, bk: int) -> None:
+                last_change: np.ndarray, t: int, f: np.ndarray, racc: np.ndarray, bk: int,
+                Pt: np.ndarray, store: bool) -> None:
     """One step in a single pass over the state, block by block of ``bk`` neurons (a multiple of 16), P
     never stored: for each block, the update of every row reading the pattern from ``act`` (the pattern
     of P(t)) and writing Z + Zc to the scratch ``zs`` (n, bk); then, a pair of rows at a time
@@ -257,7 +258,7 @@ def _step_lean8(P0t: np.ndarray, zs: np.ndarray, ps: np.ndarray, GT: np.ndarray,
     entry is read and written once a step, and what else the step touches stays in the level-1 cache.
     Every entry is computed by the same operations and every row sum in the same order as ``_update`` +
     ``_preact_fused``: the same bits (tested), given ``act`` == (P(t) >= 0) on entry, which ``run_steps``
-    documents."""
+    documents.  With ``store`` (a call's last step), P(t + 1) is copied into ``Pt`` too."""
     n, M = Zt.shape
     for k0 in range(0, M, bk):
         k1 = min(M, k0 + bk)
@@ -265,6 +266,9 @@ def _step_lean8(P0t: np.ndarray, zs: np.ndarray, ps: np.ndarray, GT: np.ndarray,
             lean_update8(Zt, Zct, act, a, c[i], slope, zs, i, k0, k1)
         mode = (0 if k1 == M else 1) if k0 == 0 else (3 if k1 == M else 2)
         _lean_rows(P0t, zs, GT, ps, k0, k1, a, act, changes, last_change, slope, t, racc, f, mode)
+        if store:  # the last step of a call: P(t + 1) kept, as the caller's Pt
+            for i in range(n):
+                Pt[i, k0:k1] = ps[i, :k1 - k0]
 
 
 @njit(cache=True, fastmath={"contract"})
@@ -342,22 +346,22 @@ def run_steps(
 
     With 8 lanes and ReLU / leaky ReLU, the update reads the pattern of P(t) from ``act`` (which must
     hold P(t) >= 0 on entry), and, for more than one step, where Z + Zc takes more than ``LEAN_ENTRIES``
-    entries (``lean`` -1; 1: always, 0: never), the steps are ``_step_lean8``'s, which leave ``Pt`` to
-    be recomputed once, on the way out: again the same bits (tested).  Measured on one core (AVX-512,
+    entries (``lean`` -1; 1: always, 0: never), the steps are ``_step_lean8``'s, which store P only at
+    the last step (or recompute it, on a divergence): again the same bits (tested).  Measured on one core (AVX-512,
     n = 10 to 100, m = 50 to 1000, in-regime data; 2026-12-07), the lean step ran 1.03-2.14x as fast as
     the unblocked one where n M > ``LEAN_ENTRIES`` and 0.75-0.89x where n M <= 2000 (hence the threshold).
     """
     n = Zt.shape[0]
     f = np.empty(n)
     c = np.empty(n)
-    zeff = np.empty_like(Zt)
     outputs(Pt, a, act_kind, gamma, f)
     M = Zt.shape[1]
     pl8 = lanes == 8 and act_kind != SMOOTH_LEAKY
     use_lean = pl8 and n_steps > 1 and (lean == 1 or (lean < 0 and n * M > LEAN_ENTRIES))
-    bkl = lean_block(n, M) if use_lean else 16
-    GT = np.ascontiguousarray(G.T)
+    bkl = lean_block(n, M) if use_lean else 0
+    GT = np.ascontiguousarray(G.T) if use_lean else G
     zs, ps, racc = np.empty((n, bkl)), np.empty((n, bkl)), np.empty((n, 16))
+    zeff = np.empty((n, 0 if use_lean else M))
     slope = 0.0 if act_kind == RELU else gamma
     for s in range(n_steps):
         t = t_start + s
@@ -376,7 +380,8 @@ def run_steps(
         acc[1] += ((s0 - s1) + g) if abs(s0) >= abs(g) else ((g - s1) + s0)
         acc[0] = s1
         if use_lean:
-            _step_lean8(P0t, zs, ps, GT, Zt, Zct, c, a, slope, act, changes, last_change, t + 1, f, racc, bkl)
+            _step_lean8(P0t, zs, ps, GT, Zt, Zct, c, a, slope, act, changes, last_change, t + 1, f, racc, bkl,
+                        Pt, s == n_steps - 1)
             continue
         if pl8:  # the pattern of P(t) from act (1 byte an entry, not 8): the same bits
             for i in range(n):
@@ -384,8 +389,6 @@ def run_steps(
         else:
             _update(Zt, Zct, Pt, c, a, act_kind, gamma, zeff, lanes)
         _preact_fused(P0t, zeff, G, Pt, a, act_kind, gamma, act, changes, last_change, t + 1, f, lanes)
-    if use_lean:
-        preactivations(P0t, Zt, Zct, G, Pt, lanes)
     return -1
 
 
