@@ -38,7 +38,7 @@ class _SimStamped:
 
     @classmethod
     def from_function(cls, py_func: Any, py_file: str) -> Any:
-        if not os.path.abspath(py_file).startswith(_ROOTS):
+        if not os.path.realpath(py_file).startswith(_ROOTS):  # _SIM is resolved too (symlinks followed)
             return None
         return super().from_function(py_func, py_file)  # type: ignore[misc]
 

@@ -334,7 +334,8 @@ def run_steps(
 ) -> int:
     """Advance GD from step ``t_start`` by ``n_steps`` steps, in place (all (n, M) arrays transposed).
 
-    On entry ``Pt`` holds P(t_start) and ``act`` the pattern at t_start.  On exit they hold the values
+    On entry ``Pt`` holds P(t_start) as ``preactivations`` computes it from Z and Zc, and ``act`` the
+    pattern at t_start.  On exit they hold the values
     at the returned step.  Every pattern change at step t (pattern(t) != pattern(t-1)) increments
     ``changes[i, k]`` and sets ``last_change[i, k] = t``.  ``acc`` (2,) accumulates (compensated, value +
     compensation) S = sum_s G_hat(W(s)), G_hat = (1/n) sum_i -l'(y_i f_i): FVB's (17)-(19) need it at
@@ -370,7 +371,7 @@ def run_steps(
             marg = y[i] * f[i]
             lp = dloss(marg, loss_kind)
             if not (math.isfinite(marg) and math.isfinite(lp)):
-                if use_lean:
+                if use_lean and s > 0:  # P(t) was not stored (at s = 0 Pt is still the caller's)
                     preactivations(P0t, Zt, Zct, G, Pt, lanes)
                 return t
             c[i] = -(eta / n) * lp * y[i]

@@ -217,8 +217,8 @@ def _preact_codegen8(rows: int, scratch: bool = False):  # type: ignore[no-untyp
     """``sim.simd._preact_codegen`` with 8-wide blocks; then whole chunks of 8, of 4, then single entries.
     ``scratch``: the neurons
     k0 <= k < k0 + kb (two more arguments), with zeff and out holding only them, from their column 0
-    (zeff (n, S) for S >= kb; out (rows, S'), its row r for row i + r), and G given transposed (``GT``,
-    read along its rows: G[i', i] is GT[i, i'], the same number)."""
+    (zeff (n, S) and out (n, S') for S, S' >= kb; row i + r of out for row i + r of P), and G given
+    transposed (``GT``, read along its rows: G[i', i] is GT[i, i'], the same number)."""
     width = PRE_WIDTH[rows]
 
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
@@ -309,14 +309,15 @@ def preact_rows2_8(typingctx, P0t, zeff, G, i, out):  # type: ignore[no-untyped-
 @intrinsic
 def preact_row8_scratch(typingctx, P0t, zeff, GT, i, out, k0, kb):  # type: ignore[no-untyped-def]
     """``preact_row8`` on the neurons k0 <= k < k0 + kb, from zeff's and into out's first kb columns, with
-    G transposed: out[0, k] = P0t[i, k0 + k] + sum_i' zeff[i', k] GT[i, i'] (same bits on them)."""
+    G transposed: out[i, k] = P0t[i, k0 + k] + sum_i' zeff[i', k] GT[i, i'] (same bits on them); zeff and
+    out are (n, >= kb)."""
     _preact_typing("preact_row8_scratch", P0t, zeff, GT, out)
     return types.void(P0t, zeff, GT, types.intp, out, types.intp, types.intp), _preact_codegen8(1, scratch=True)
 
 
 @intrinsic
 def preact_rows2_8_scratch(typingctx, P0t, zeff, GT, i, out, k0, kb):  # type: ignore[no-untyped-def]
-    """Rows i, i + 1 of ``preact_row8_scratch`` together, into out's rows 0 and 1 (same bits)."""
+    """Rows i, i + 1 of ``preact_row8_scratch`` together, into out's rows i and i + 1 (same bits)."""
     _preact_typing("preact_rows2_8_scratch", P0t, zeff, GT, out)
     return types.void(P0t, zeff, GT, types.intp, out, types.intp, types.intp), _preact_codegen8(2, scratch=True)
 

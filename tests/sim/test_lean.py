@@ -212,3 +212,15 @@ def test_lean_steps_stop_where_the_unblocked_steps_diverge() -> None:
     for x, y in zip(s0, s1, strict=True):
         if isinstance(x, np.ndarray):
             np.testing.assert_array_equal(x, y)
+
+
+def test_a_divergence_at_the_first_step_leaves_the_callers_P() -> None:
+    """Non-finite margins at t_start: no step ran, and every path returns the caller's Pt untouched (here
+    one entry -0.0, which P0 + 0 G would turn into +0.0: a recomputation would show)."""
+    state = _state(3, 700, 0, kernel.LEAKY_RELU, kernel.LOGISTIC, 1.0)
+    state[0][0, 5], state[0][2, 9] = -0.0, np.inf
+    state[10] = state[0].copy()
+    runs = [_run(state, 5, lanes, lean) for lanes, lean in ((4, 0), (8, 0), (8, 1))]
+    for r, s in runs:
+        assert r == 0
+        np.testing.assert_array_equal(s[10].view(np.int64), state[0].view(np.int64))

@@ -58,3 +58,10 @@ def test_installing_twice_changes_nothing() -> None:
     _numba_stamp.install()
     assert caching.CacheImpl._locator_classes == first
     assert first[:3] == [_numba_stamp.SimUserProvidedLocator, SimInTreeLocator, SimUserWideLocator]
+
+
+def test_a_checkout_reached_through_a_symlink_keeps_the_stamp(tmp_path: Path) -> None:
+    link = tmp_path / "link"
+    link.symlink_to(Path(kernel.__file__).resolve().parent.parent, target_is_directory=True)
+    loc = SimInTreeLocator.from_function(kernel.run_steps.py_func, str(link / "sim" / "kernel.py"))
+    assert loc is not None and loc.get_source_stamp()[1] == SIM_STAMP
