@@ -7,8 +7,20 @@ the machine's load.  The constants were fitted (declared, not derived) to one-co
 project's machine on 2026-12-06 (Intel Xeon, AVX-512, numba 0.68; ``benchmarks/scaling.py`` prints
 ``auto`` against ``span`` at every size, the test of the model) over n in {10, 20, 50, 100} and
 M in {10, ..., 2000}, on in-regime and KCG section 6 data.  The entry's constants are a least-squares fit
-to 15 measured entries, which it predicts within 0.93-1.34x; the step constants were matched by hand to
+to 15 measured entries, which it predicted within 0.93-1.34x; the step constants were matched by hand to
 the measured step times (within 1.7x where checked).  Only ratios between them matter.
+
+Measured on 2026-12-07, after the model was fitted (the constants kept, so that the hand-over decisions,
+and with them every number of a run, stay as they were):
+
+* an entry takes about half its prediction since ``frozen.unique_rows`` replaced ``np.unique(axis=0)``
+  (0.6-4.3 ms against 1.2-8.8 ms predicted at n = 20, m = 50-400): the gate is conservative there;
+* the span step's model over-predicts the lean step of ``sim.kernel`` (0.49-2.48x over 32 sizes, n = 10
+  to 100, M = 10 to 2000), and the frozen-pattern step's over-predicts its fully frozen fast path (145 /
+  280 / 1225 / 4600 ns against 82 / 228 / 577 / 1396 measured at n = 10 / 20 / 50 / 100).  Refitting the
+  span side alone (to within 0.76-1.43x) made ``auto`` slower: on section 6 data at (n, m) = (10, 400)
+  it went from 4.48x to 1.49x the span engine's speed, because the two errors were offsetting each
+  other.  A refit would have to take both sides together.
 
 * span step: ``SPAN_NS0 + SPAN_NS_PER_FLOP * (2 M n^2 + 13 M n)`` (``sim.batched.flops_per_step``);
 * frozen-pattern step: a fixed part, the n x n margin product, and per free entry, per class and

@@ -44,6 +44,26 @@ from .frozen_checkpoint import SegmentProjections
 from .frozen_kernel import frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
+
+
+def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, inverse) as ``np.unique(key, axis=0, return_index=True, return_inverse=True)`` gives them for
+    a 2-D float array without NaNs: the distinct rows in lexicographic order (column 0 first), the first
+    index of each in ``key``, and each row's rank among them.  The same arrays, bit for bit (tested), from
+    one stable lexsort of the columns instead of a sort of the rows as structured values, which took
+    about 5 ms at 1000 rows of 22 (a hand-over's ``FrozenPattern`` at n = 20, m = 400)."""
+    rows = len(key)
+    if rows == 0:
+        return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp)
+    order = np.lexsort(key.T[::-1])  # stable: equal rows stay in index order
+    srt = key[order]
+    new = np.empty(rows, dtype=bool)
+    new[0] = True
+    new[1:] = np.any(srt[1:] != srt[:-1], axis=1)
+    rank = np.cumsum(new) - 1
+    inverse = np.empty(rows, dtype=np.intp)
+    inverse[order] = rank
+    return order[new], inverse
 FIRST_BLOCK = 8  # a frozen segment's first certified block: a pattern that fails at once costs little
 # the share of the span engine's predicted time the auto engine may spend on hand-overs (``AutoState._pays``)
 BUDGET_SHARE = 32  # as 1 / BUDGET_SHARE; the budget is an integer in ns / BUDGET_SHARE, so that its sums are
@@ -66,8 +86,7 @@ class FrozenPattern:
         # classes of free entries (same a_k, same frozen slope row, same i): they share their S term,
         # their A row in the margins and their point; the entries are sorted by class
         key = np.concatenate([a[ke][:, None], (s * fr)[ke], ie[:, None].astype(float)], axis=1)
-        _, first, cls = np.unique(key, axis=0, return_index=True, return_inverse=True)
-        cls = cls.reshape(-1)
+        first, cls = unique_rows(key)
         order = np.argsort(cls, kind="stable")
         ke, ie, cls = ke[order], ie[order], cls[order]
         first = order.argsort()[first] if len(first) else first  # first entry of each class, sorted
@@ -105,9 +124,8 @@ class FrozenPattern:
         has_free = free.any(axis=1)
         keys = np.concatenate([np.sign(a)[:, None], active.astype(float)], axis=1)
         keys = np.concatenate([keys, np.where(has_free, np.arange(M), -1)[:, None]], axis=1)
-        uniq, group = np.unique(keys, axis=0, return_inverse=True)
-        group = group.reshape(-1)
-        ng = len(uniq)
+        gfirst, group = unique_rows(keys)
+        ng = len(gfirst)
         gorder = np.argsort(group, kind="stable")  # neurons by group, ascending within
         gstart = np.searchsorted(group[gorder], np.arange(ng))
         k0 = gorder[gstart]  # each group's first neuron
@@ -336,7 +354,7 @@ class AutoState:
             ke, ie = np.nonzero(free)
             s = np.where(sp.P >= 0.0, 1.0, 0.0)
             key = np.concatenate([sp.a[ke][:, None], (s * ~free)[ke], ie[:, None].astype(float)], axis=1)
-            if cost.frozen_ns(n, n_free, len(np.unique(key, axis=0)), n_pairs) > self.span_ns:
+            if cost.frozen_ns(n, n_free, len(unique_rows(key)[0]), n_pairs) > self.span_ns:
                 self.declined += 1
                 return False
         self.budget -= entry

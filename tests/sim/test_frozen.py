@@ -331,3 +331,18 @@ def test_batched_engine_on_threads_gives_the_same_numbers() -> None:
     for bad in (0, numba.config.NUMBA_NUM_THREADS + 1, 1.5, True):
         with pytest.raises(ValueError, match="threads must be an integer from 1 to"):
             simulate_batch(cfgs, threads=bad)
+
+
+@given(st.integers(0, 60), st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_unique_rows_is_numpys_unique_of_the_rows(rows: int, cols: int, levels: int, seed: int) -> None:
+    """``frozen.unique_rows`` gives ``np.unique(axis=0)``'s first indices and ranks, bit for bit, on keys
+    with many repeated rows (few levels per column), signed zeros included (equal, as np.unique has it)."""
+    from sim.frozen import unique_rows
+
+    rng = np.random.default_rng(seed)
+    values = np.array([-0.0, 0.0, 1.0, -2.5, 0.1])[: levels + 1]
+    key = rng.choice(values, size=(rows, cols))
+    first, inverse = unique_rows(key)
+    _, efirst, einverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
+    np.testing.assert_array_equal(first, efirst)
+    np.testing.assert_array_equal(inverse, einverse.reshape(-1))
