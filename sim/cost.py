@@ -15,12 +15,14 @@ and with them every number of a run, stay as they were):
 
 * an entry takes about half its prediction since ``frozen.unique_rows`` replaced ``np.unique(axis=0)``
   (0.6-4.3 ms against 1.2-8.8 ms predicted at n = 20, m = 50-400): the gate is conservative there;
-* the span step's model over-predicts the lean step of ``sim.kernel`` (0.49-2.48x over 32 sizes, n = 10
-  to 100, M = 10 to 2000), and the frozen-pattern step's over-predicts its fully frozen fast path (145 /
-  280 / 1225 / 4600 ns against 82 / 228 / 577 / 1396 measured at n = 10 / 20 / 50 / 100).  Refitting the
-  span side alone (to within 0.76-1.43x) made ``auto`` slower: on section 6 data at (n, m) = (10, 400)
-  it went from 4.48x to 1.49x the span engine's speed, because the two errors were offsetting each
-  other.  A refit would have to take both sides together.
+* the span step's model, against the span step as ``run_steps`` now runs it (the lean step where
+  n M > 2048), predicted 0.49-2.48x the measured time over 32 sizes (n = 10 to 100, M = 10 to 2000):
+  mostly over, up to 2.5x at n = 100, under at M <= 20 only; and the frozen-pattern step's model
+  over-predicts its fully frozen fast path (145 / 280 / 1225 / 4600 ns against 82 / 228 / 577 / 1396
+  measured at n = 10 / 20 / 50 / 100).  Refitting the span side alone (to within 0.76-1.43x) made
+  ``auto`` slower: on section 6 data at (n, m) = (10, 400) it went from 4.48x to 1.49x the span engine's
+  speed, because the two errors were offsetting each other.  A refit would have to take both sides
+  together.
 
 * span step: ``SPAN_NS0 + SPAN_NS_PER_FLOP * (2 M n^2 + 13 M n)`` (``sim.batched.flops_per_step``);
 * frozen-pattern step: a fixed part, the n x n margin product, and per free entry, per class and
@@ -48,7 +50,7 @@ ENTRY_NS_PER_GROUP = 650.0
 ENTRY_NS_PER_GROUP_N2 = 5.0
 ENTRY_NS_PER_PAIR = 185.0
 ENTRY_NS_PER_ENTRY = 2000.0
-CLASSES_NS_PER_ENTRY = 3000.0  # counting the classes of the free entries (np.unique), in the gate itself
+CLASSES_NS_PER_ENTRY = 3000.0  # counting the classes of the free entries (frozen.unique_rows), in the gate
 
 
 def span_ns(M: int, n: int) -> float:

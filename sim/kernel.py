@@ -5,9 +5,10 @@ The state of GD is the coefficient matrix Z: Z[k, i] is the raw coefficient of n
 (n, M) with the neurons innermost (``Zt[i, k] = Z[k, i]``): the long, contiguous neuron axis is what is
 vectorized.  For ReLU and leaky ReLU the three passes of a step (coefficient update, pre-activations,
 outputs with the pattern bookkeeping) are explicit vector code (``sim.simd``), each in a documented
-fixed order, bit for bit what the plain loops compute (tested).  Where Z + Zc outgrows the level-1
-cache, 8-wide machines run the three passes fused, block by block of neurons, with P never stored
-(``_step_lean8``): each state entry is read and written once a step, and the numbers stay the same.
+fixed order, bit for bit what the plain loops compute (tested).  Where Z + Zc takes more than 16 KB
+(n M > ``LEAN_ENTRIES``), 8-wide machines run the steps of a call of more than one step with the three
+passes fused, block by block of neurons, P stored only at the call's last step (``_step_lean8``): each
+state entry is read and written once a step, and the numbers stay the same.
 KCG's coefficients (Def. 5.1) are ``rho[k, i] = Z[k, i] * ||x_i||^2``.  Pre-activations are recomputed
 from the state at every step, ``P = P0 + Z G``, so the only accumulated quantity is ``Z`` itself, and it
 is accumulated with Neumaier's compensated summation (``Z`` + its compensation ``Zc``; notes §5): over
@@ -255,7 +256,8 @@ def _step_lean8(P0t: np.ndarray, zs: np.ndarray, ps: np.ndarray, GT: np.ndarray,
     of P(t)) and writing Z + Zc to the scratch ``zs`` (n, bk); then, a pair of rows at a time
     (``_lean_rows``), those rows of P(t + 1) on the block into the scratch ``ps`` (n, bk) and straight
     away their row pass, whose 16 lanes are carried from block to block in ``racc`` (n, 16).  Each state
-    entry is read and written once a step, and what else the step touches stays in the level-1 cache.
+    entry is read and written once a step; the scratches take n bk entries each (16 KB for n <= 42, up to
+    38 KB at n = 100, where the n^2 M pre-activation work dominates anyway).
     Every entry is computed by the same operations and every row sum in the same order as ``_update`` +
     ``_preact_fused``: the same bits (tested), given ``act`` == (P(t) >= 0) on entry, which ``run_steps``
     documents.  With ``store`` (a call's last step), P(t + 1) is copied into ``Pt`` too."""
@@ -303,9 +305,10 @@ LEAN_ENTRIES = 2048  # n x M of one block of _step_lean8: its Z + Zc in 16 KB, a
 
 @njit(cache=True)
 def lean_block(n: int, M: int) -> int:
-    """Neurons per block of ``_step_lean8`` (and ``_preact_lean8``): the fewest blocks of at most
-    ``LEAN_ENTRIES`` / n neurons, made about equal, each a multiple of 16 (the row pass's carried lanes)
-    and at least 48 (the pre-activation pass's widest block)."""
+    """Neurons per block of ``_step_lean8`` (and ``_preact_lean8``): M cut into ceil(n M / ``LEAN_ENTRIES``)
+    about equal pieces, the piece rounded up to a multiple of 16 (the row pass's carried lanes) and to at
+    least 48 (the pre-activation pass's widest block).  So a block can exceed ``LEAN_ENTRIES`` / n by up to
+    15 neurons, for n > 42 it is always 48, and the last block takes what is left (1 to bk neurons)."""
     nb = max(1, (n * M + LEAN_ENTRIES - 1) // LEAN_ENTRIES)
     return max(48, ((M + nb - 1) // nb + 15) // 16 * 16)
 

@@ -204,7 +204,8 @@ lean_row_whole8 = _lean_row("whole", """``pl_row_pass8`` on all of row i (k0 = 0
     from ``ps[i, :M]``: the row's sum (``racc`` unused).""")
 lean_row_start8 = _lean_row("start", """``pl_row_pass8`` on the first piece of row i, neurons 0 <= k < k1
     (k1 a multiple of 16): P's entries from ``ps[i, :k1]``, the bookkeeping on ``act``/``changes``/``last``
-    (n, M) at (i, k); its 16 lanes written to ``racc[i]``.  Returns 0.""")
+    (n, M) at (i, k); its 16 lanes written to ``racc[i]`` (``racc`` must be (n, 16): its row i is read at
+    16 i, whatever its shape).  Returns 0.""")
 lean_row_carry8 = _lean_row("carry", """A middle piece of row i, neurons k0 <= k < k1 (k1 - k0 a multiple
     of 16), P's entries from ``ps[i, :k1 - k0]``: the lanes read from and written back to ``racc[i]``.
     Returns 0.""")

@@ -190,7 +190,7 @@ def _run(state: list, steps: int, lanes: int, lean: int) -> tuple[int, list]:
 @pytest.mark.parametrize("kind", [kernel.RELU, kernel.LEAKY_RELU])
 def test_lean_steps_are_the_unblocked_steps(n: int, M: int, kind: int) -> None:
     """60 steps with pattern changes, lean (one block or several, the last partial) against unblocked 8-wide
-    and 4-wide: every array identical, P recomputed on the way out included."""
+    and 4-wide: every array identical, P (stored at the last step) included."""
     state = _state(n, M, 13 * n + M, kind, kernel.LOGISTIC, 4.0)
     runs = [_run(state, 60, lanes, lean) for lanes, lean in ((4, 0), (8, 0), (8, 1), (8, -1))]
     assert runs[0][1][12].sum() > 0  # the pattern changed: the bookkeeping is exercised

@@ -22,7 +22,7 @@ def test_sim_and_test_functions_carry_the_sim_stamp() -> None:
 
     for fn in (kernel.run_steps, _pieces):
         loc = _locator(fn)
-        assert isinstance(loc, SimInTreeLocator | SimUserWideLocator)
+        assert isinstance(loc, SimInTreeLocator | SimUserWideLocator | _numba_stamp.SimUserProvidedLocator)
         own, sim = loc.get_source_stamp()
         assert sim == SIM_STAMP and own is not None
         assert any(name == "simd_wide.py" for name, _, _ in sim)
