@@ -45,7 +45,6 @@ from .simd_wide import (
     lean_update8,
     pl_row_pass8,
     pl_update_act8,
-    pl_update_row8,
     preact_row8,
     preact_row8_scratch,
     preact_rows2_8,
@@ -190,11 +189,12 @@ def pattern(Pt: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
-def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, c: np.ndarray, a: np.ndarray, kind: int,
-            gamma: float, zeff: np.ndarray, lanes: int = 4) -> None:
+def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, act: np.ndarray, c: np.ndarray, a: np.ndarray,
+            kind: int, gamma: float, zeff: np.ndarray, lanes: int = 4) -> None:
     """Z[k, i] += c_i a_k sigma'(P[k, i]) with Neumaier compensation (``kahan_add``; for ReLU / leaky
-    ReLU the vector code ``sim.simd.pl_update_row``, which computes the same correction branch-free);
-    ``zeff`` receives the compensated value Z + Zc."""
+    ReLU the vector code ``sim.simd.pl_update_row``, which computes the same correction branch-free, and
+    at 8 lanes ``pl_update_act8``, which reads the pattern from ``act`` (== P >= 0): 1 byte an entry, not
+    8, the same bits); ``zeff`` receives the compensated value Z + Zc."""
     n, M = Zt.shape
     for i in range(n):
         ci = c[i]
@@ -204,7 +204,7 @@ def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, c: np.ndarray, a: n
                 zeff[i, k] = Zt[i, k] + Zct[i, k]
             continue
         if lanes == 8:
-            pl_update_row8(Zt[i], Zct[i], Pt[i], a, ci, 0.0 if kind == RELU else gamma, zeff[i])
+            pl_update_act8(Zt[i], Zct[i], act[i], a, ci, 0.0 if kind == RELU else gamma, zeff[i])
         else:
             pl_update_row(Zt[i], Zct[i], Pt[i], a, ci, 0.0 if kind == RELU else gamma, zeff[i])
 
@@ -252,7 +252,7 @@ def _step_lean8(P0t: np.ndarray, zs: np.ndarray, ps: np.ndarray, GT: np.ndarray,
                 last_change: np.ndarray, t: int, f: np.ndarray, racc: np.ndarray, bk: int,
                 Pt: np.ndarray, store: bool) -> None:
     """One step in a single pass over the state, block by block of ``bk`` neurons (a multiple of 16), P
-    never stored: for each block, the update of every row reading the pattern from ``act`` (the pattern
+    stored only with ``store``: for each block, the update of every row reading the pattern from ``act`` (the pattern
     of P(t)) and writing Z + Zc to the scratch ``zs`` (n, bk); then, a pair of rows at a time
     (``_lean_rows``), those rows of P(t + 1) on the block into the scratch ``ps`` (n, bk) and straight
     away their row pass, whose 16 lanes are carried from block to block in ``racc`` (n, 16).  Each state
@@ -351,9 +351,10 @@ def run_steps(
     With 8 lanes and ReLU / leaky ReLU, the update reads the pattern of P(t) from ``act`` (which must
     hold P(t) >= 0 on entry), and, for more than one step, where Z + Zc takes more than ``LEAN_ENTRIES``
     entries (``lean`` -1; 1: always, 0: never), the steps are ``_step_lean8``'s, which store P only at
-    the last step (or recompute it, on a divergence): again the same bits (tested).  Measured on one core (AVX-512,
-    n = 10 to 100, m = 50 to 1000, in-regime data; 2026-12-07), the lean step ran 1.03-2.14x as fast as
-    the unblocked one where n M > ``LEAN_ENTRIES`` and 0.75-0.89x where n M <= 2000 (hence the threshold).
+    the last step (or recompute it, on a divergence after the first step): again the same bits (tested).
+    Measured on one core (AVX-512, n = 10 to 100, m = 50 to 1000, in-regime data; 2026-12-07), the lean
+    step ran 1.03-2.14x as fast as the unblocked one where n M > ``LEAN_ENTRIES`` and 0.75-0.89x where
+    n M <= 2000 (hence the threshold).
     """
     n = Zt.shape[0]
     f = np.empty(n)
@@ -387,11 +388,7 @@ def run_steps(
             _step_lean8(P0t, zs, ps, GT, Zt, Zct, c, a, slope, act, changes, last_change, t + 1, f, racc, bkl,
                         Pt, s == n_steps - 1)
             continue
-        if pl8:  # the pattern of P(t) from act (1 byte an entry, not 8): the same bits
-            for i in range(n):
-                pl_update_act8(Zt[i], Zct[i], act[i], a, c[i], slope, zeff[i])
-        else:
-            _update(Zt, Zct, Pt, c, a, act_kind, gamma, zeff, lanes)
+        _update(Zt, Zct, Pt, act, c, a, act_kind, gamma, zeff, lanes)
         _preact_fused(P0t, zeff, G, Pt, a, act_kind, gamma, act, changes, last_change, t + 1, f, lanes)
     return -1
 

@@ -60,17 +60,10 @@ def _vt(n: int, ty: ir.Type = _F64) -> ir.VectorType:
     return ir.VectorType(ty, n)
 
 
-def _row_codegen(track: bool, mode: str = "whole"):  # type: ignore[no-untyped-def]
-    """``mode`` "whole": the row's sum; "carry": only its whole blocks of 16, the accumulators A, B read from
-    and written back to a 16-entry array (the last argument); "start": the same from zero accumulators
-    (the array only written: a wide load of entries just stored one by one would stall); "end": from that
-    array, then the rest of the row and the sum, as "whole" would finish it."""
+def _row_codegen(track: bool):  # type: ignore[no-untyped-def]
+    """The whole row's pass (``pl_row_sum8``, ``pl_row_pass8``: 1-D arrays)."""
 
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
-        accp = None
-        if mode != "whole":
-            acc_v, args = args[-1], args[:-1]
-            accp = context.make_array(sig.args[-1])(context, builder, acc_v).data
         act = ch = last = t = None
         if track:
             row_v, act_v, ch_v, last_v, a_v, slope, t = args
@@ -84,14 +77,15 @@ def _row_codegen(track: bool, mode: str = "whole"):  # type: ignore[no-untyped-d
         row_arr = context.make_array(sig.args[0])(context, builder, row_v)
         M = builder.extract_value(row_arr.shape, 0)
         a = context.make_array(a_ty)(context, builder, a_v).data
-        return _row_body(builder, row_arr.data, act, ch, last, a, slope, t, M, accp, mode)
+        return _row_body(builder, row_arr.data, act, ch, last, a, slope, t, M, None, "whole")
 
     return codegen
 
 
 def _row_block_codegen(mode: str):  # type: ignore[no-untyped-def]
-    """``_row_codegen(track=True, mode)`` on row i of (n, .) arrays, neurons k0 <= k < k1, without making
-    array views: the row of P from ``ps``'s column 0, the lanes in ``racc``'s row i."""
+    """The row pass (with its bookkeeping) on row i of (n, .) arrays, neurons k0 <= k < k1, without making
+    array views: the row of P from ``ps``'s column 0, the lanes in ``racc``'s row i (``_row_body``'s
+    modes)."""
 
     def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
         slope, t, i, k0, k1 = args[5], args[6], args[8], args[9], args[10]
@@ -110,7 +104,11 @@ def _row_block_codegen(mode: str):  # type: ignore[no-untyped-def]
 def _row_body(builder: ir.IRBuilder, row: ir.Value, act: ir.Value | None, ch: ir.Value | None,  # type: ignore[no-untyped-def]
               last: ir.Value | None, a: ir.Value, slope: ir.Value, t: ir.Value | None, M: ir.Value,
               accp: ir.Value | None, mode: str):
-    """The row pass on M entries from the pointers given (``act`` None: the sum only)."""
+    """The row pass on M entries from the pointers given (``act`` None: the sum only).  ``mode`` "whole":
+    the row's sum; "carry": only its whole blocks of 16, the accumulators A, B read from and written back
+    to the 16 doubles at ``accp``; "start": the same from zero accumulators (``accp`` only written: a wide
+    load of entries just stored one by one would stall); "end": from ``accp``, then the rest of the row
+    and the sum, as "whole" would finish it."""
     track = act is not None
 
     def chunk(k: ir.Value, acc: ir.Value, n: int) -> None:
@@ -236,7 +234,7 @@ def _preact_codegen8(rows: int, scratch: bool = False):  # type: ignore[no-untyp
         gn = builder.extract_value(garr.shape, 1)
         accs = {L: [[cgutils.alloca_once(builder, _vt(L) if L > 1 else _F64) for _ in range(width if L == W else 1)]
                     for _ in range(rows)] for L in (W, 4, 1)}
-        if scratch:  # P0's entry (i + r, k0 + k), out's (r, k), zeff's (i', k)
+        if scratch:  # P0's entry (i + r, k0 + k), out's (i + r, k), zeff's (i', k)
             M0 = builder.extract_value(p0arr.shape, 1)
             Mo = builder.extract_value(oarr.shape, 1)
             p0_at = [builder.add(builder.mul(builder.add(i, _c(_I64, r)), M0), args[5]) for r in range(rows)]
@@ -276,7 +274,7 @@ def _preact_codegen8(rows: int, scratch: bool = False):  # type: ignore[no-untyp
                     kv = builder.add(builder.add(row_at[r], k), _c(_I64, L * v))
                     builder.store(builder.load(acc[r][v]), ptr(out, kv), align=8)
 
-        k0, k1 = (_c(_I64, 0), args[6]) if scratch else (_c(_I64, 0), M)
+        k0, k1 = _c(_I64, 0), (args[6] if scratch else M)
         count = builder.sub(k1, k0)
         blk = W * width
         n_blocks = builder.udiv(count, _c(_I64, blk))
@@ -393,11 +391,8 @@ def _update_body(context, builder, z, zc, p, a, ci, slope, ze, M, from_act):  # 
 @intrinsic
 def pl_update_row8(typingctx, Z, Zc, P, a, ci, slope, zeff):  # type: ignore[no-untyped-def]
     """``sim.simd.pl_update_row`` in 8-wide code (same bits)."""
-    from numba.core.errors import TypingError
-
-    for arg, ty in (("Z", Z), ("Zc", Zc), ("P", P), ("a", a), ("zeff", zeff)):
-        if not (isinstance(ty, types.Array) and ty.ndim == 1 and ty.layout == "C" and ty.dtype == types.float64):
-            raise TypingError(f"pl_update_row8: {arg} must be a 1-D C-contiguous float64 array; got {ty}")
+    _require("pl_update_row8", *((name, ty, 1, _F) for name, ty in
+                                 (("Z", Z), ("Zc", Zc), ("P", P), ("a", a), ("zeff", zeff))))
     return types.void(Z, Zc, P, a, types.float64, types.float64, zeff), _update_codegen8
 
 
