@@ -22,7 +22,8 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}" if isinstance(v, float) else str(v)
 
 
-def print_summary(traj: Trajectory, every: int = 1, out: TextIO = sys.stdout) -> None:
+def print_summary(traj: Trajectory, every: int = 1, out: TextIO | None = None) -> None:
+    out = sys.stdout if out is None else out  # looked up at the call: a bound default would miss a redirection
     cfg, data = traj.config, traj.data
     print(f"\n== {cfg.activation}" + (f" gamma={cfg.gamma}" if cfg.gamma is not None else "")
           + f", n={cfg.n}, d={cfg.d}, m={cfg.m}, eta={cfg.eta}, sigma0={cfg.sigma0}, seed={cfg.seed}, "

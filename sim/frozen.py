@@ -65,6 +65,7 @@ def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse[order] = rank
     return order[new], inverse
 FIRST_BLOCK = 8  # a frozen segment's first certified block: a pattern that fails at once costs little
+BLOCK, MAX_BLOCK = 256, 2048  # a later call's first block, and the longest (``frozen_kernel.frozen_steps``)
 # the share of the span engine's predicted time the auto engine may spend on hand-overs (``AutoState._pays``)
 BUDGET_SHARE = 32  # as 1 / BUDGET_SHARE; the budget is an integer in ns / BUDGET_SHARE, so that its sums are
 # exact and a run's hand-overs do not depend on where its checkpoints split the steps
@@ -223,10 +224,10 @@ class AutoState:
         target = sp.t + n_steps
         while sp.t < target:
             if self.frozen is None and self.eligible_kind and self.span_run >= self.quiet:
-                free = sp.last_change > sp.t - self.quiet
-                if free.sum() > self.max_free * free.size:  # too many entries still changing:
-                    self.span_run = 0  # another quiet period on the span engine
-                elif self._pays(free):
+                since = sp.t - self.quiet
+                if kernel.changed_since(sp.last_changet, since) > self.max_free * sp.last_changet.size:
+                    self.span_run = 0  # too many entries still changing: another quiet period on the span engine
+                elif self._pays(free := sp.last_change > since):
                     self._enter(free)
                 else:  # not worth it yet: check again after a longer quiet period
                     self.span_run = 0
@@ -292,7 +293,8 @@ class AutoState:
             fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross, fp.cross_coef,
             fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef,
             float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e, self.chg_e, self.last_e,
-            self.absinc, sp.t, n_steps, self.work, self._costs(), FIRST_BLOCK if self.seg_steps == 0 else 256)
+            self.absinc, sp.t, n_steps, self.work, self._costs(),
+            FIRST_BLOCK if self.seg_steps == 0 else BLOCK, MAX_BLOCK)
         self.seg_steps += int(done)
         return int(done), int(status)
 

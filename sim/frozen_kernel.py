@@ -227,8 +227,8 @@ def frozen_steps(m0: np.ndarray, Mm: np.ndarray, MA: np.ndarray, PT: np.ndarray,
                  check: np.ndarray, rowscale: np.ndarray, gf_ptr: np.ndarray, gf_e: np.ndarray,
                  gf_coef: np.ndarray, eta: float, loss_kind: int, S: np.ndarray, Sc: np.ndarray, A: np.ndarray,
                  Ac: np.ndarray, s_e: np.ndarray, chg_e: np.ndarray, last_e: np.ndarray, absinc: np.ndarray,
-                 t0: int, n_steps: int, work: np.ndarray, costs: np.ndarray, block: int = 256,
-                 max_block: int = 2048) -> tuple[int, int]:
+                 t0: int, n_steps: int, work: np.ndarray, costs: np.ndarray, block: int,
+                 max_block: int) -> tuple[int, int]:
     """Advance by up to ``n_steps`` certified steps from step t0, in place.
 
     Steps run in blocks; S and A are nondecreasing, so a block is certified at once on the box spanned

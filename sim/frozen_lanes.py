@@ -33,7 +33,8 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 
 from . import kernel
-from .frozen import AutoState
+from .frozen import BLOCK as MIN_BLOCK
+from .frozen import MAX_BLOCK, AutoState
 from .frozen_kernel import _certified
 from .simd import _F64, _I64, _c, _require_c_arrays, _vptr
 from .vexp import LIMIT, _vexp8
@@ -168,7 +169,7 @@ def steps_frozen_lanes(m0: np.ndarray, MmT: np.ndarray, stepv: np.ndarray, logis
         _chunk_steps(m0[c], MmT[c], stepv[c], logistic, S[c], Sc[c], absinc[c], n_steps, done[c])
 
 
-MIN_BLOCK, MAX_BLOCK = 256, 2048  # the lanes' certified blocks: ``frozen_kernel.frozen_steps``'s lengths
+# the lanes' certified blocks (MIN_BLOCK, MAX_BLOCK) are ``frozen_kernel.frozen_steps``'s lengths (``sim.frozen``)
 
 
 def to_lanes(x: np.ndarray) -> np.ndarray:

@@ -111,7 +111,7 @@ def kahan_add(s: np.ndarray, c: np.ndarray, idx: tuple, x: float) -> None:
 
 @njit(cache=True)
 def preactivations(P0t: np.ndarray, Zt: np.ndarray, Zct: np.ndarray, G: np.ndarray, out: np.ndarray,
-                   lanes: int = 4) -> None:
+                   lanes: int) -> None:
     """out = (P0 + (Z + Zc) G)^T in the (n, M) layout (the engine's single source of P).  ``lanes`` 8:
     8-wide, block by block of neurons as ``_step_lean8`` computes P (``_preact_lean8``); the same bits
     either way."""
@@ -189,8 +189,18 @@ def pattern(Pt: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(cache=True)
+def changed_since(last_change: np.ndarray, since: int) -> int:
+    """How many entries last changed after step ``since`` (``last_change > since``, counted without a
+    temporary: the auto engine asks this every quiet period)."""
+    count = 0
+    for v in last_change.ravel():
+        count += v > since
+    return count
+
+
+@njit(cache=True)
 def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, act: np.ndarray, c: np.ndarray, a: np.ndarray,
-            kind: int, gamma: float, zeff: np.ndarray, lanes: int = 4) -> None:
+            kind: int, gamma: float, zeff: np.ndarray, lanes: int) -> None:
     """Z[k, i] += c_i a_k sigma'(P[k, i]) with Neumaier compensation (``kahan_add``; for ReLU / leaky
     ReLU the vector code ``sim.simd.pl_update_row``, which computes the same correction branch-free, and
     at 8 lanes ``pl_update_act8``, which reads the pattern from ``act`` (== P >= 0): 1 byte an entry, not
@@ -212,7 +222,7 @@ def _update(Zt: np.ndarray, Zct: np.ndarray, Pt: np.ndarray, act: np.ndarray, c:
 @njit(cache=True, fastmath={"contract"})
 def _preact_fused(P0t: np.ndarray, zeff: np.ndarray, G: np.ndarray, out: np.ndarray, a: np.ndarray, kind: int,
                   gamma: float, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray, t: int,
-                  f: np.ndarray, lanes: int = 4) -> None:
+                  f: np.ndarray, lanes: int) -> None:
     """``_preact`` fused with what reads each new row while it is hot: the pattern bookkeeping of step t
     (every (k, i) whose 1(P >= 0) changed: ``changes`` += 1, ``last_change`` = t) and, for ReLU / leaky
     ReLU, the outputs f(W(t), x_i) -- both in one vector pass over the row (``sim.simd.pl_row_pass``,
@@ -332,8 +342,8 @@ def run_steps(
     acc: np.ndarray,
     t_start: int,
     n_steps: int,
-    lanes: int = 4,
-    lean: int = -1,
+    lanes: int,
+    lean: int,
 ) -> int:
     """Advance GD from step ``t_start`` by ``n_steps`` steps, in place (all (n, M) arrays transposed).
 
@@ -398,7 +408,7 @@ def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta:
               gamma: np.ndarray, act_kind: int, loss_kind: int, Zt: np.ndarray, Zct: np.ndarray,
               Pt: np.ndarray, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray,
               acc: np.ndarray, diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int,
-              lanes: int = 4) -> None:
+              lanes: int) -> None:
     """``run_steps`` for B configurations stacked on a leading axis, in one compiled call.
 
     A configuration with ``diverged[b] >= 0`` or ``skip[b]`` is left untouched; one that diverges now
@@ -408,7 +418,7 @@ def run_batch(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarray, eta:
         if diverged[b] >= 0 or skip[b]:
             continue
         bad = run_steps(P0t[b], G[b], a[b], y[b], eta[b], act_kind, gamma[b], loss_kind, Zt[b], Zct[b],
-                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps, lanes)
+                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps, lanes, -1)
         if bad >= 0:
             diverged[b] = bad
 
@@ -418,7 +428,7 @@ def run_batch_threads(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarr
                       gamma: np.ndarray, act_kind: int, loss_kind: int, Zt: np.ndarray, Zct: np.ndarray,
                       Pt: np.ndarray, act: np.ndarray, changes: np.ndarray, last_change: np.ndarray,
                       acc: np.ndarray, diverged: np.ndarray, skip: np.ndarray, t_start: int, n_steps: int,
-                      lanes: int = 4) -> None:
+                      lanes: int) -> None:
     """``run_batch`` with the configurations shared among numba's threads (``numba.set_num_threads``).
     Each configuration is advanced by one thread with ``run_steps``, from its own arrays only, so the
     numbers do not depend on the thread count or the schedule."""
@@ -426,6 +436,6 @@ def run_batch_threads(P0t: np.ndarray, G: np.ndarray, a: np.ndarray, y: np.ndarr
         if diverged[b] >= 0 or skip[b]:
             continue
         bad = run_steps(P0t[b], G[b], a[b], y[b], eta[b], act_kind, gamma[b], loss_kind, Zt[b], Zct[b],
-                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps, lanes)
+                        Pt[b], act[b], changes[b], last_change[b], acc[b], t_start, n_steps, lanes, -1)
         if bad >= 0:
             diverged[b] = bad

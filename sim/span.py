@@ -64,7 +64,7 @@ class SpanState:
         """Run ``n_steps`` GD steps; return the divergence step or None."""
         bad = kernel.run_steps(self.P0t, self.G, self.a, self.y, float(self.cfg.eta), self.act_code,
                                self.gamma, self.loss_code, self.Zt, self.Zct, self.Pt, self.actt,
-                               self.changest, self.last_changet, self.acc, self.t, n_steps, self.lanes)
+                               self.changest, self.last_changet, self.acc, self.t, n_steps, self.lanes, -1)
         if bad >= 0:
             self.t = int(bad)
             return self.t

@@ -346,3 +346,13 @@ def test_unique_rows_is_numpys_unique_of_the_rows(rows: int, cols: int, levels: 
     _, efirst, einverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     np.testing.assert_array_equal(first, efirst)
     np.testing.assert_array_equal(inverse, einverse.reshape(-1))
+
+
+@given(st.integers(1, 12), st.integers(1, 40), st.integers(-3, 60), st.integers(0, 2**32 - 1))
+def test_changed_since_counts_the_recent_changes(n: int, M: int, since: int, seed: int) -> None:
+    """``kernel.changed_since`` (the auto engine's quiet-period test) is the count of last_change > since,
+    the never-changed entries (-1) included as never recent."""
+    from sim import kernel
+
+    last = np.random.default_rng(seed).integers(-1, 60, size=(n, M))
+    assert kernel.changed_since(last, since) == int(np.sum(last > since))
