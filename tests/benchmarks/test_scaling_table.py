@@ -69,7 +69,8 @@ def test_errors_name_the_marker(scaling: ModuleType, text: str, problem: str) ->
 def test_render_gives_one_row_per_cell(scaling: ModuleType) -> None:
     cell = {"n": 10, "m": 50, "steps": {"span": 1000, "auto_regime": 200000, "auto_s6": 50000, "jax_same": 100,
                                         "jax_plain": 300},
-            "rate": {"span": 8e5, "auto_regime": 4e6, "auto_s6": 2e6, "jax_same": 1e5, "jax_plain": 3e5},
+            "rate": {"span": 8e5, "span_again": 7.6e5, "auto_regime": 4e6, "auto_s6": 2e6, "jax_same": 1e5,
+                     "jax_plain": 3e5},
             "auto_extra": {"regime": {"frozen_steps": 199000}, "s6": {}}}
     res = {"date": "2026-12-06", "quick": False, "repeats": 3, "window_s": [0.2, 0.5],
            "machine": {"cpu": "cpu", "logical_cores": 2, "llvm_cpu": "x", "avx512f": False, "core": 1,
@@ -82,8 +83,12 @@ def test_render_gives_one_row_per_cell(scaling: ModuleType) -> None:
                           "counts_identical": True}}
     block = scaling.render(res)
     rows = [line for line in block.splitlines() if line.startswith("| ")]
-    assert rows[1:] == ["| 10 | 50 | 800,000 | – | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |",
-                        "| 20 | 50 | 800,000 | – | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |"]
+    assert rows[1:] == ["| 10 | 50 | 800,000 | – | 0.95 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |",
+                        "| 20 | 50 | 800,000 | – | 0.95 | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |"]
+    # a result without the A/A measurement (an older json) renders a dash there
+    old = {**cell, "rate": {k: v for k, v in cell["rate"].items() if k != "span_again"}}
+    row = [line for line in scaling.render({**res, "cells": [old]}).splitlines() if line.startswith("| 10")]
+    assert row == ["| 10 | 50 | 800,000 | – | – | 5.00 @ 2.0e5 (99.5% frozen) | 2.50 @ 5.0e4 | 8.00 | 2.67 |"]
     # with the run's dgemm rate: P = P0 + Z G's 2 n^2 M flops a step at the span engine's rate, as a share
     ck = {"n": 10, "m": 1000, "first_s": 0.5, "each_s": 0.002, "dense_s": 0.6, "segment_s": 0.001,
           "proj_flops": 5e7, "dgemm_flops": 8e10}
