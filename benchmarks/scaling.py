@@ -31,9 +31,11 @@ measured once per round, R rounds interleaved, the best of each: a slow phase of
 hits all figures alike.  Step counts are chosen per cell so that a measurement takes 0.2 - 0.5 s.
 
     .venv/bin/python benchmarks/scaling.py [--quick] [--repeats R] [--core C] [--readme README.md] [--json out.json]
+    .venv/bin/python benchmarks/scaling.py --render out.json [--readme README.md]
 
 ``--readme PATH`` rewrites only the block between ``<!-- scaling:begin -->`` and ``<!-- scaling:end -->`` of
-PATH; ``--json PATH`` writes every figure to PATH, which must not exist yet.
+PATH; ``--json PATH`` writes every figure to PATH, which must not exist yet.  ``--render PATH`` measures
+nothing: it prints (and with ``--readme`` writes) the block of a run saved by ``--json``.
 """
 
 from __future__ import annotations
@@ -283,7 +285,18 @@ def main() -> None:
                     help="the core to pin to (default: the last one this process may use)")
     ap.add_argument("--readme", type=Path, help="rewrite the block between the scaling markers of this file")
     ap.add_argument("--json", type=Path, help="write every figure to this file (which must not exist)")
+    ap.add_argument("--render", type=Path, help="measure nothing: the block of a run saved by --json")
     args = ap.parse_args()
+    if args.render is not None:
+        if args.json is not None or args.quick or args.repeats is not None:
+            ap.error("--render measures nothing: it takes only --readme")
+        try:
+            res = json.loads(args.render.read_text())
+            block = render(res)
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            ap.error(f"--render {args.render}: not a run saved by --json ({type(e).__name__}: {e})")
+        emit(block, args.readme)
+        return
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
     if repeats < 1:
         ap.error("--repeats must be >= 1")
@@ -536,16 +549,23 @@ def main() -> None:
     res = {"date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"), "quick": args.quick,
            "repeats": repeats, "window_s": [lo, hi], "machine": mc, "cells": cells, "batched": batched,
            "agreement": agreement, "checkpoints": checkpoints, "argv": sys.argv[1:]}
-    block = render(res)
-    print()
-    print(block)
     if args.json is not None:
         with open(args.json, "x") as fh:  # "x": never overwrite (checked above too)
             json.dump(res, fh, indent=1)
-        print(f"\n# wrote {args.json}")
-    if args.readme is not None:
-        args.readme.write_text(replace_block(args.readme.read_text(), block))
-        print(f"# rewrote the scaling block of {args.readme}")
+        print(f"# wrote {args.json}")
+    emit(render(res), args.readme)
+
+
+def emit(block: str, readme: Path | None) -> None:
+    """Print the block; with ``readme``, rewrite that file's scaling block with it."""
+    print()
+    print(block)
+    if readme is not None:
+        try:
+            readme.write_text(replace_block(readme.read_text(), block))
+        except (OSError, ValueError) as e:
+            sys.exit(f"--readme {readme}: {e}")
+        print(f"# rewrote the scaling block of {readme}")
 
 
 if __name__ == "__main__":
