@@ -360,7 +360,7 @@ def run_steps(
 
     With 8 lanes and ReLU / leaky ReLU, the update reads the pattern of P(t) from ``act`` (which must
     hold P(t) >= 0 on entry), and, for more than one step, where Z + Zc takes more than ``LEAN_ENTRIES``
-    entries (``lean`` -1; 1: always, 0: never), the steps are ``_step_lean8``'s, which store P only at
+    entries (``lean`` -1: this rule; 1: always, 0: never), the steps are ``_step_lean8``'s, which store P only at
     the last step (or recompute it, on a divergence after the first step): again the same bits (tested).
     Measured on one core (AVX-512, n = 10 to 100, m = 50 to 1000, in-regime data; 2026-12-07), the lean
     step ran 1.03-2.14x as fast as the unblocked one where n M > ``LEAN_ENTRIES`` and 0.75-0.89x where
