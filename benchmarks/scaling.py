@@ -281,22 +281,29 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="4 cells, shorter runs, 2 rounds (~1 minute)")
     ap.add_argument("--repeats", type=int, default=None, help="interleaved rounds, best of each (default 3; "
                     "2 with --quick)")
-    ap.add_argument("--core", type=int, default=max(os.sched_getaffinity(0)),
+    ap.add_argument("--core", type=int, default=None,
                     help="the core to pin to (default: the last one this process may use)")
     ap.add_argument("--readme", type=Path, help="rewrite the block between the scaling markers of this file")
     ap.add_argument("--json", type=Path, help="write every figure to this file (which must not exist)")
     ap.add_argument("--render", type=Path, help="measure nothing: the block of a run saved by --json")
     args = ap.parse_args()
+    if args.readme is not None:  # fail now, not after minutes of measuring
+        try:
+            replace_block(args.readme.read_text(), "")
+        except (OSError, ValueError) as e:
+            ap.error(f"--readme {args.readme}: {e}")
     if args.render is not None:
-        if args.json is not None or args.quick or args.repeats is not None:
+        if args.json is not None or args.quick or args.repeats is not None or args.core is not None:
             ap.error("--render measures nothing: it takes only --readme")
         try:
             res = json.loads(args.render.read_text())
             block = render(res)
-        except (OSError, ValueError, KeyError, TypeError) as e:
+        except (OSError, ValueError, LookupError, TypeError, AttributeError, ArithmeticError) as e:
             ap.error(f"--render {args.render}: not a run saved by --json ({type(e).__name__}: {e})")
         emit(block, args.readme)
         return
+    if args.core is None:
+        args.core = max(os.sched_getaffinity(0))
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
     if repeats < 1:
         ap.error("--repeats must be >= 1")
@@ -304,11 +311,6 @@ def main() -> None:
         ap.error(f"--core {args.core} is not among this process's cores {sorted(os.sched_getaffinity(0))}")
     if args.json is not None and args.json.exists():
         ap.error(f"--json {args.json} exists; refusing to overwrite it (name a new file)")
-    if args.readme is not None:  # fail now, not after minutes of measuring
-        try:
-            replace_block(args.readme.read_text(), "")
-        except (OSError, ValueError) as e:
-            ap.error(f"--readme {args.readme}: {e}")
 
     allowed = sorted(os.sched_getaffinity(0))
     pin(args.core)
@@ -557,13 +559,17 @@ def main() -> None:
 
 
 def emit(block: str, readme: Path | None) -> None:
-    """Print the block; with ``readme``, rewrite that file's scaling block with it."""
+    """Print the block; with ``readme``, rewrite that file's scaling block with it: the new text goes to a
+    file beside it, which then replaces it (``os.replace``), so a failed write leaves the file as it was."""
     print()
     print(block)
     if readme is not None:
+        tmp = readme.with_name(f".{readme.name}.scaling-{os.getpid()}.tmp")
         try:
-            readme.write_text(replace_block(readme.read_text(), block))
+            tmp.write_text(replace_block(readme.read_text(), block))
+            os.replace(tmp, readme)
         except (OSError, ValueError) as e:
+            tmp.unlink(missing_ok=True)
             sys.exit(f"--readme {readme}: {e}")
         print(f"# rewrote the scaling block of {readme}")
 

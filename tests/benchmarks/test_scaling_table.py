@@ -131,5 +131,20 @@ def test_render_writes_a_saved_run_into_the_readme(tmp_path: Path) -> None:
     refused = subprocess.run([*cmd, str(bad), "--readme", str(readme)], capture_output=True, text=True)
     assert refused.returncode == 2 and "--render" in refused.stderr and "bad.json" in refused.stderr
     assert "kept" in readme.read_text()
-    mixed = subprocess.run([*cmd, str(saved), "--quick"], capture_output=True, text=True)
-    assert mixed.returncode == 2 and "takes only --readme" in mixed.stderr
+    for extra in (["--quick"], ["--core", "0"], ["--repeats", "2"]):
+        mixed = subprocess.run([*cmd, str(saved), *extra], capture_output=True, text=True)
+        assert mixed.returncode == 2 and "takes only --readme" in mixed.stderr, extra
+    # results that are not a run: a zero rate, an infinite horizon, a list where a dict belongs
+    for broken in ({**res, "cells": [{**res["cells"][0], "rate": {**res["cells"][0]["rate"], "span": 0}}]},
+                   {**res, "cells": [{**res["cells"][0], "steps": {**res["cells"][0]["steps"], "auto_regime": 1e400}}]},
+                   {**res, "cells": [{**res["cells"][0], "auto_extra": []}]}):
+        bad.write_text(json.dumps(broken))
+        refused = subprocess.run([*cmd, str(bad)], capture_output=True, text=True)
+        assert refused.returncode == 2 and "not a run saved by --json" in refused.stderr, refused.stderr
+    # a README without the markers is refused before anything is printed, and left as it was
+    plain = tmp_path / "PLAIN.md"
+    plain.write_text("no markers\n")
+    refused = subprocess.run([*cmd, str(saved), "--readme", str(plain)], capture_output=True, text=True)
+    assert refused.returncode == 2 and "scaling:begin" in refused.stderr and refused.stdout == ""
+    assert plain.read_text() == "no markers\n" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "PLAIN.md", "README.md", "bad.json", "run.json"]

@@ -20,8 +20,8 @@ import sim
 
 def compiled_functions() -> list[tuple[str, CPUDispatcher]]:
     out = []
-    for info in pkgutil.iter_modules(sim.__path__):
-        mod = importlib.import_module(f"sim.{info.name}")
+    for info in pkgutil.walk_packages(sim.__path__, prefix="sim."):
+        mod = importlib.import_module(info.name)
         out += [(f"{mod.__name__}.{name}", obj) for name, obj in vars(mod).items()
                 if isinstance(obj, CPUDispatcher) and obj.__module__ == mod.__name__]
     return sorted(out, key=lambda kv: kv[0])
