@@ -97,6 +97,15 @@ def dloss(z: float, kind: int) -> float:
     return -math.exp(-z)
 
 
+@njit(cache=True)
+def losses(margins: np.ndarray, kind: int, lo: np.ndarray, lp: np.ndarray) -> None:
+    """lo[i] = l(margins[i]) and lp[i] = l'(margins[i]) (``loss``, ``dloss``): one call for a checkpoint's n
+    points, not 2 n."""
+    for i in range(margins.shape[0]):
+        lo[i] = loss(margins[i], kind)
+        lp[i] = dloss(margins[i], kind)
+
+
 @njit(cache=True, inline="always")
 def kahan_add(s: np.ndarray, c: np.ndarray, idx: tuple, x: float) -> None:
     """Neumaier compensated s[idx] += x, the running error in c[idx]; the value is s + c."""

@@ -99,13 +99,13 @@ class SpanState:
         margins = self.y * f
         if check and not np.all(np.isfinite(margins)):
             return None
-        lp = np.array([kernel.dloss(z, self.loss_code) for z in margins])
-        lo = np.array([kernel.loss(z, self.loss_code) for z in margins])
+        lo, lp = np.empty_like(margins), np.empty_like(margins)
+        kernel.losses(margins, self.loss_code, lo, lp)
         Z = self.Z + self.Zc
         fro2, spec2, norms2 = self.weight_norms(Z, projections)
         obs = {
             "loss": lo.mean(), "margins": margins, "lprime": lp,
-            "rho_flat": Z * np.diag(self.G)[None, :], "preact_flat": self.P.copy(),
+            "rho_flat": Z * np.diag(self.G)[None, :], "preact_flat": self.Pt.copy().T,  # P, copied in Pt's order
             "norms2_flat": norms2, "fro2": fro2, "spec2": spec2,
             "n_changes": self.changest.sum(), "cum_G": self.acc[0] + self.acc[1],
         }
