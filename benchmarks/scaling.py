@@ -27,8 +27,10 @@ gamma = 0.1, eta = 0.1, sigma0 = 1e-4, d = 784, float64, one core:
   steps from the same data and initialization.
 
 The process is pinned to one core and OpenBLAS / OpenMP / XLA run one thread.  Every (cell, engine) is
-measured once per round, R rounds interleaved, the best of each: a slow phase of a shared machine then
-hits all figures alike.  Step counts are chosen per cell so that a measurement takes 0.2 - 0.5 s.
+measured once per round, R rounds interleaved: a rate is the best of its rounds, a ratio between two engines
+the median over the rounds of their ratio within the round, so that a slow phase of a shared machine that
+lasts a round moves both of its terms (saved runs keep every round's rates).  Step counts are chosen per
+cell so that a measurement takes 0.2 - 0.5 s.
 
     .venv/bin/python benchmarks/scaling.py [--quick] [--repeats R] [--core C] [--readme README.md] [--json out.json]
     .venv/bin/python benchmarks/scaling.py --render out.json [--readme README.md]
@@ -46,6 +48,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
 import textwrap
 import time
@@ -107,10 +110,19 @@ def _frozen(c: dict[str, Any], key: str, eng: str) -> str:
     return f" ({ex['frozen_steps'] / c['steps'][eng]:.1%} frozen)" if "frozen_steps" in ex else ""
 
 
+def _pair(c: dict[str, Any], a: str, b: str) -> float:
+    """Engine a's rate over engine b's: the median over the rounds of the ratio within each round, where the
+    result has the rounds (a slow phase of the machine that lasts a round then moves both alike), else
+    (an older saved run) best over best."""
+    ra, rb = c.get("rounds", {}).get(a), c.get("rounds", {}).get(b)
+    if ra and rb and len(ra) == len(rb):
+        return statistics.median(x / y for x, y in zip(ra, rb, strict=True))
+    return c["rate"][a] / c["rate"][b]
+
+
 def _again(c: dict[str, Any]) -> str:
     """The A/A ratio: a second measurement of the span engine, in the same rounds, over the first."""
-    again = c["rate"].get("span_again")
-    return "–" if not again else _ratio(again / c["rate"]["span"])
+    return "–" if not c["rate"].get("span_again") else _ratio(_pair(c, "span_again", "span"))
 
 
 def _share(span: float, c: dict[str, Any], dgemm: float | None) -> str:
@@ -136,8 +148,9 @@ def render(res: dict[str, Any]) -> str:
         f"{mc['core']}, one thread (OpenBLAS, OpenMP and XLA single-threaded); load average {mc['load_start']:.2f} "
         f"at the start, {mc['load_end']:.2f} at the end. Python {v['python']}, numpy {v['numpy']}, numba "
         f"{v['numba']}, jax {v['jax']} (jaxlib {v['jaxlib']}). Leaky ReLU γ = {GAMMA}, η = {ETA}, σ0 = {SIGMA0_TEXT}, "
-        f"d = {D}, float64, m neurons per sign (M = 2m). Best of {res['repeats']} interleaved rounds, each timed "
-        f"run {lo}–{hi} s, compile times (numba, XLA) excluded, checkpoint observations too (timed "
+        f"d = {D}, float64, m neurons per sign (M = 2m). {res['repeats']} interleaved rounds, each timed "
+        f"run {lo}–{hi} s: a rate is the best of the rounds, a ratio the median over the rounds of the ratio "
+        "within each round; compile times (numba, XLA) excluded, checkpoint observations too (timed "
         "separately below). span: the span engine on KCG §6 data, `SpanState.advance` from t = 0; auto: what "
         "`engine=\"auto\"` runs, from t = 0 over the span engine's horizon (after @; the share of "
         "frozen-pattern steps, in parentheses, grows with the horizon), on in-regime data (p/R_min² = 1e-6) "
@@ -158,27 +171,28 @@ def render(res: dict[str, Any]) -> str:
         span = r["span"]
         lines.append(
             f"| {c['n']} | {c['m']} | {_rate(span)} | {_share(span, c, dgemm)} | {_again(c)} "
-            f"| {_ratio(r['auto_regime'] / span)} @ {_horizon(s['auto_regime'])}{_frozen(c, 'regime', 'auto_regime')} "
-            f"| {_ratio(r['auto_s6'] / span)} @ {_horizon(s['auto_s6'])}{_frozen(c, 's6', 'auto_s6')} "
-            f"| {_ratio(span / r['jax_same'])} | {_ratio(span / r['jax_plain'])} |")
+            f"| {_ratio(_pair(c, 'auto_regime', 'span'))} @ {_horizon(s['auto_regime'])}"
+            f"{_frozen(c, 'regime', 'auto_regime')} "
+            f"| {_ratio(_pair(c, 'auto_s6', 'span'))} @ {_horizon(s['auto_s6'])}{_frozen(c, 's6', 'auto_s6')} "
+            f"| {_ratio(_pair(c, 'span', 'jax_same'))} | {_ratio(_pair(c, 'span', 'jax_plain'))} |")
     b = res["batched"]
     r = b["rate"]
     lines += [
         "",
         f"Batched, B = {b['B']} (n = {b['n']}, m = {b['m']}), in configuration-steps/s: the batched span engine "
         f"(`sim.batched.BatchState`) {_rate(r['span'])}, the same configurations on the single span engine one "
-        f"after the other {_rate(r['span_single'])} (batched ÷ single = {_ratio(r['span'] / r['span_single'])}), "
+        f"after the other {_rate(r['span_single'])} (batched ÷ single = {_ratio(_pair(b, 'span', 'span_single'))}), "
         f"the JAX vmap of the same-work step {_rate(r['jax_vmap'])} (batched span ÷ JAX vmap = "
-        f"{_ratio(r['span'] / r['jax_vmap'])}). Batched auto's frozen-pattern steps (in-regime configurations "
+        f"{_ratio(_pair(b, 'span', 'jax_vmap'))}). Batched auto's frozen-pattern steps (in-regime configurations "
         "whose patterns froze, one per vector lane, `sim.frozen_lanes`): "
         f"{_rate(r['frozen_lanes'])}, against {_rate(r['frozen_alone'])} for each `AutoState.advance` alone: "
-        f"lanes ÷ alone = {_ratio(r['frozen_lanes'] / r['frozen_alone'])}.",
+        f"lanes ÷ alone = {_ratio(_pair(b, 'frozen_lanes', 'frozen_alone'))}.",
     ]
     if r.get("span_threads"):
         lines[-1] += (f" Unpinned, the batched span engine with threads={b['threads']} (one configuration per "
                       "thread at a time, `kernel.run_batch_threads`; the same numbers) runs "
                       f"{_rate(r['span_threads'])} configuration-steps/s: "
-                      f"{_ratio(r['span_threads'] / r['span_single'])}x the single engine on one core.")
+                      f"{_ratio(_pair(b, 'span_threads', 'span_single'))}x the single engine on one core.")
     if res.get("checkpoints"):
         cks = res["checkpoints"]
         lines += ["", f"One checkpoint observation at m = {cks[0]['m']}, in ms (norms by the secular equation, "
@@ -378,7 +392,8 @@ def main() -> None:
             d6, i6 = resolve(cfg)
             dr, ir = resolve(regime)
             jdata = jp.data_of(SpanState(cfg, d6, i6))
-            cell: dict[str, Any] = {"n": n, "m": m, "steps": {}, "rate": {}, "auto_extra": {"regime": {}, "s6": {}}}
+            cell: dict[str, Any] = {"n": n, "m": m, "steps": {}, "rate": {}, "rounds": {},
+                                    "auto_extra": {"regime": {}, "s6": {}}}
             fns = {"span": timed_state(cfg, d6, i6), "span_again": timed_state(cfg, d6, i6),
                    "auto_regime": timed_state(regime, dr, ir, cell["auto_extra"]["regime"]),
                    "auto_s6": timed_state(cfg, d6, i6, cell["auto_extra"]["s6"]),
@@ -392,6 +407,7 @@ def main() -> None:
                 else:
                     cell["steps"][eng] = calibrate(fns[eng], nice(guess[eng] * lo / 2), lo, hi)
                 cell["rate"][eng] = 0.0
+                cell["rounds"][eng] = []
                 runs.append((cell, eng, fns[eng]))
             cells.append(cell)
             print(f"# calibrated n={n:>3} m={m:>4}: " + ", ".join(f"{e} {cell['steps'][e]}" for e in ENGINES),
@@ -530,7 +546,7 @@ def main() -> None:
     bdata = jp.stack([jp.data_of(s) for s in bstates])
     bcarry = jp.stack([jp.init_same(jp.data_of(s)) for s in bstates])
     bfl = flops_per_step(2 * BATCH_M, BATCH_N) * BATCH_B
-    batched: dict[str, Any] = {"B": BATCH_B, "n": BATCH_N, "m": BATCH_M, "steps": {}, "rate": {}}
+    batched: dict[str, Any] = {"B": BATCH_B, "n": BATCH_N, "m": BATCH_M, "steps": {}, "rate": {}, "rounds": {}}
     bfns = {"span": run_batched, "span_single": run_single, "jax_vmap": timed_jax(jp.batched, bdata, bcarry),
             "frozen_lanes": run_frozen(True), "frozen_alone": run_frozen(False)}
     guesses = [("span", 15e9), ("span_single", 15e9), ("jax_vmap", 4e9), ("frozen_lanes", 1.6e12),
@@ -542,6 +558,7 @@ def main() -> None:
     for eng, g in guesses:
         batched["steps"][eng] = calibrate(bfns[eng], nice(g / bfl * lo / 2), lo, hi)
         batched["rate"][eng] = 0.0
+        batched["rounds"][eng] = []
     print(f"# calibration and compiles: {time.perf_counter() - t_cal:.0f} s; agreement check ...", flush=True)
     agreement = jp.agreement(base(BATCH_N, BATCH_M), AGREE_STEPS, BATCH_B)
 
@@ -549,10 +566,12 @@ def main() -> None:
     for r in range(repeats):
         for cell, eng, fn in runs:
             steps = cell["steps"][eng]
-            cell["rate"][eng] = max(cell["rate"][eng], steps / fn(steps))
+            cell["rounds"][eng].append(steps / fn(steps))
+            cell["rate"][eng] = max(cell["rounds"][eng])
         for eng, fn in bfns.items():
             steps = batched["steps"][eng]
-            batched["rate"][eng] = max(batched["rate"][eng], BATCH_B * steps / fn(steps))
+            batched["rounds"][eng].append(BATCH_B * steps / fn(steps))
+            batched["rate"][eng] = max(batched["rounds"][eng])
         if r > 0:  # (the first round's ran above, with the calibration)
             checkpoint_round()
         print(f"# round {r + 1}/{repeats} done ({time.perf_counter() - t_rounds:.0f} s)", flush=True)

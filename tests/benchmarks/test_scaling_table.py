@@ -148,3 +148,17 @@ def test_render_writes_a_saved_run_into_the_readme(tmp_path: Path) -> None:
     assert refused.returncode == 2 and "scaling:begin" in refused.stderr and refused.stdout == ""
     assert plain.read_text() == "no markers\n" and sorted(p.name for p in tmp_path.iterdir()) == [
         "PLAIN.md", "README.md", "bad.json", "run.json"]
+
+
+def test_ratios_are_medians_of_the_rounds_ratios(scaling: ModuleType) -> None:
+    """With every round's rates saved, a ratio is the median over the rounds of the ratio within a round (here
+    1.5, 2.5, 2.5 -> 2.50), not the best rate over the best rate (1.5e6 / 8e5 = 1.88); rates stay the best."""
+    res, cell = _result()
+    rounds = {eng: [v, v, v] for eng, v in cell["rate"].items()}
+    rounds["span"], rounds["auto_s6"] = [8e5, 5e5, 6e5], [1.2e6, 1.25e6, 1.5e6]
+    rated = {**cell, "rate": {**cell["rate"], "span": 8e5, "auto_s6": 1.5e6}, "rounds": rounds}
+    row = [line for line in scaling.render({**res, "cells": [rated]}).splitlines() if line.startswith("| 10")]
+    assert row[0].split(" | ")[2] == "800,000"  # the best of the rounds
+    assert row[0].split(" | ")[6].startswith("2.50 @")
+    assert scaling._pair(rated, "auto_s6", "span") == pytest.approx(2.5)
+    assert scaling._pair({**rated, "rounds": {}}, "auto_s6", "span") == pytest.approx(1.875)
