@@ -47,7 +47,7 @@ from sim.simulate import resolve
 from sim.span import SpanState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import machine_line, replace_block
+from scaling import machine_line, replace_block, rewrite_block
 
 BEGIN, END = "<!-- frozen_floor:begin -->", "<!-- frozen_floor:end -->"
 
@@ -126,7 +126,7 @@ def main() -> None:
                 f"{mul:.3f}, div {div:.3f}, select {sel:.3f}, floor {rnd:.3f} ns): {floor / step:.0%} of the "
                 "floor.")
         block = textwrap.fill(text, 105, break_long_words=False, break_on_hyphens=False)
-        args.readme.write_text(replace_block(args.readme.read_text(), block, BEGIN, END))
+        rewrite_block(args.readme, block, BEGIN, END)
         print(f"# rewrote the frozen_floor block of {args.readme}")
 
 

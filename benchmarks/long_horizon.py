@@ -40,7 +40,7 @@ from sim import DataSpec, SimConfig, simulate
 from sim.simulate import resolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import machine_line, replace_block
+from scaling import machine_line, replace_block, rewrite_block
 
 BEGIN, END = "<!-- long_horizon:begin -->", "<!-- long_horizon:end -->"
 LABELS = {"default leaky": "KCG §6, leaky ReLU (`SimConfig()`'s default)",
@@ -114,7 +114,7 @@ def main() -> None:
                  f"| final loss | SR(W+1) | rounding bound of S | vs span engine at {_pow10(compare)} |",
                  "|---|---|---|---|---|---|---|---|---|---|---|", *rows]
         block = textwrap.fill(head, 105, break_long_words=False, break_on_hyphens=False) + "\n\n" + "\n".join(table)
-        args.readme.write_text(replace_block(args.readme.read_text(), block, BEGIN, END))
+        rewrite_block(args.readme, block, BEGIN, END)
         print(f"# rewrote the long_horizon block of {args.readme}")
 
 

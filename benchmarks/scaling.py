@@ -92,6 +92,17 @@ def replace_block(text: str, block: str, begin: str = BEGIN, end: str = END) -> 
     return head + "\n" + (body + "\n" if body else "") + text[j:]
 
 
+def rewrite_block(path: Path, block: str, begin: str = BEGIN, end: str = END) -> None:
+    """Rewrite the block between the markers of the file ``path`` (``replace_block``): the new text goes to a
+    file beside it, which then replaces it (``os.replace``), so a failed write leaves the file as it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(replace_block(path.read_text(), block, begin, end))
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _rate(x: float) -> str:
     return f"{x:,.0f}"
 
@@ -294,8 +305,8 @@ def calibrate(run: Callable[[int], float], first: int, lo: float, hi: float) -> 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="4 cells, shorter runs, 2 rounds (~1 minute)")
-    ap.add_argument("--repeats", type=int, default=None, help="interleaved rounds, best of each (default 3; "
-                    "2 with --quick)")
+    ap.add_argument("--repeats", type=int, default=None, help="interleaved rounds: rates the best of them, ratios "
+                    "their median (default 3; 2 with --quick)")
     ap.add_argument("--core", type=int, default=None,
                     help="the core to pin to (default: the last one this process may use)")
     ap.add_argument("--readme", type=Path, help="rewrite the block between the scaling markers of this file")
@@ -590,17 +601,13 @@ def main() -> None:
 
 
 def emit(block: str, readme: Path | None) -> None:
-    """Print the block; with ``readme``, rewrite that file's scaling block with it: the new text goes to a
-    file beside it, which then replaces it (``os.replace``), so a failed write leaves the file as it was."""
+    """Print the block; with ``readme``, rewrite that file's scaling block with it (``rewrite_block``)."""
     print()
     print(block)
     if readme is not None:
-        tmp = readme.with_name(f".{readme.name}.scaling-{os.getpid()}.tmp")
         try:
-            tmp.write_text(replace_block(readme.read_text(), block))
-            os.replace(tmp, readme)
+            rewrite_block(readme, block)
         except (OSError, ValueError) as e:
-            tmp.unlink(missing_ok=True)
             sys.exit(f"--readme {readme}: {e}")
         print(f"# rewrote the scaling block of {readme}")
 

@@ -41,7 +41,7 @@ from sim.dense import TwoLayerNet, loss_fn
 from sim.simulate import resolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import machine_line, replace_block
+from scaling import machine_line, replace_block, rewrite_block
 
 BEGIN, END = "<!-- steps_per_second:begin -->", "<!-- steps_per_second:end -->"
 
@@ -177,7 +177,7 @@ def main() -> None:
         print(f"{name:<48} {g:6.2f} GFLOP/s = {g / peak:6.1%} of dgemm")
     if args.readme is not None:
         block = render(rows, ref, fl, peak, span_rate[784], bat, args)
-        args.readme.write_text(replace_block(args.readme.read_text(), block, BEGIN, END))
+        rewrite_block(args.readme, block, BEGIN, END)
         print(f"# rewrote the steps_per_second block of {args.readme}")
 
 

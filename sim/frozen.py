@@ -44,6 +44,11 @@ from .frozen_checkpoint import SegmentProjections
 from .frozen_kernel import frozen_steps
 
 EPS = float(np.finfo(np.float64).eps)
+FIRST_BLOCK = 8  # a frozen segment's first certified block: a pattern that fails at once costs little
+BLOCK, MAX_BLOCK = 256, 2048  # a later call's first block, and the longest (``frozen_kernel.frozen_steps``)
+# the share of the span engine's predicted time the auto engine may spend on hand-overs (``AutoState._pays``)
+BUDGET_SHARE = 32  # as 1 / BUDGET_SHARE; the budget is an integer in ns / BUDGET_SHARE, so that its sums are
+# exact and a run's hand-overs do not depend on where its checkpoints split the steps
 
 
 def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,11 +69,6 @@ def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inverse = np.empty(rows, dtype=np.intp)
     inverse[order] = rank
     return order[new], inverse
-FIRST_BLOCK = 8  # a frozen segment's first certified block: a pattern that fails at once costs little
-BLOCK, MAX_BLOCK = 256, 2048  # a later call's first block, and the longest (``frozen_kernel.frozen_steps``)
-# the share of the span engine's predicted time the auto engine may spend on hand-overs (``AutoState._pays``)
-BUDGET_SHARE = 32  # as 1 / BUDGET_SHARE; the budget is an integer in ns / BUDGET_SHARE, so that its sums are
-# exact and a run's hand-overs do not depend on where its checkpoints split the steps
 
 
 class FrozenPattern:

@@ -162,3 +162,26 @@ def test_ratios_are_medians_of_the_rounds_ratios(scaling: ModuleType) -> None:
     assert row[0].split(" | ")[6].startswith("2.50 @")
     assert scaling._pair(rated, "auto_s6", "span") == pytest.approx(2.5)
     assert scaling._pair({**rated, "rounds": {}}, "auto_s6", "span") == pytest.approx(1.875)
+
+
+def test_rewrite_block_leaves_the_file_whole_on_failure(scaling: ModuleType, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """``rewrite_block`` writes beside the file and replaces it: a text without markers, or a failure of the
+    replacement itself, leaves the file as it was and no temporary file behind; success rewrites the block."""
+    readme = tmp_path / "R.md"
+    readme.write_text(f"a\n{scaling.BEGIN}\nold\n{scaling.END}\nb\n")
+    scaling.rewrite_block(readme, "new")
+    assert readme.read_text() == f"a\n{scaling.BEGIN}\nnew\n{scaling.END}\nb\n"
+    plain = tmp_path / "P.md"
+    plain.write_text("no markers\n")
+    with pytest.raises(ValueError, match="missing"):
+        scaling.rewrite_block(plain, "new")
+
+    def broken_replace(src: object, dst: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(scaling.os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        scaling.rewrite_block(readme, "newer")
+    assert readme.read_text() == f"a\n{scaling.BEGIN}\nnew\n{scaling.END}\nb\n" and plain.read_text() == "no markers\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["P.md", "R.md"]
