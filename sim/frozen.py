@@ -71,6 +71,21 @@ def unique_rows(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return order[new], inverse
 
 
+def group_count(P: np.ndarray, a: np.ndarray, free: np.ndarray) -> int:
+    """How many certificate groups ``FrozenPattern`` would form: neurons without free entries by (sign of a_k,
+    pattern row), each neuron with free entries on its own.  The pattern rows are packed 52 to a float
+    (exact integers), so counting costs O(M n) and a sort of M rows of ceil(n / 52) + 1 keys."""
+    M, n = P.shape
+    has_free = free.any(axis=1)
+    if has_free.all():
+        return M
+    bits = (P[~has_free] >= 0.0).astype(np.float64)
+    cols = [np.sign(a[~has_free])]
+    for j in range(0, n, 52):
+        cols.append(bits[:, j:j + 52] @ np.exp2(np.arange(min(52, n - j))))
+    return len(unique_rows(np.stack(cols, axis=1))[0]) + int(has_free.sum())
+
+
 class FrozenPattern:
     """The precomputed quantities of a frozen pattern with free entries ``free`` (M, n), from a span state
     at step T (module docstring for the formulas)."""
@@ -185,6 +200,7 @@ class AutoState:
         self.frozen_est = 0  # predicted ns per step of the current frozen pattern
         self.cert_ns = 0  # predicted ns per certificate of the current frozen pattern
         self.declined = 0
+        self.shortfall = 0  # budget missing at the last refused entry (x SHARE, ns), 0 if refused for another reason
         self.stopped = 0  # frozen runs stopped because they no longer paid (frozen_steps' status 3)
         self.work = np.zeros(2, dtype=np.int64)  # frozen-pattern steps computed, certificates (frozen_steps)
         self.quiet = quiet
@@ -229,6 +245,8 @@ class AutoState:
                     self.span_run = 0  # too many entries still changing: another quiet period on the span engine
                 elif self._pays(free := sp.last_change > since):
                     self._enter(free)
+                elif self.shortfall > 0:  # only the budget was short: look again once span steps have earned it
+                    self.span_run = min(0, self.quiet - -(-self.shortfall // self.span_ns))
                 else:  # not worth it yet: check again after a longer quiet period
                     self.span_run = 0
                     self.quiet = min(2 * self.quiet, self.max_quiet)
@@ -237,7 +255,7 @@ class AutoState:
                     return None
                 k = target - sp.t
                 if until_lanes and self.frozen.n_free == 0 and self.seg_steps == 0:
-                    k = min(k, FIRST_BLOCK)  # the segment's first block alone, then the lanes
+                    k = min(k, self.first_block)  # the segment's first block alone, then the lanes
                 work0 = self.work.copy()
                 done, status = self.run_frozen(k)
                 computed, certificates = (int(v) for v in self.work - work0)
@@ -294,7 +312,7 @@ class AutoState:
             fp.slope, fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef,
             float(sp.cfg.eta), sp.loss_code, self.S, self.Sc, self.A, self.Ac, self.s_e, self.chg_e, self.last_e,
             self.absinc, sp.t, n_steps, self.work, self._costs(),
-            FIRST_BLOCK if self.seg_steps == 0 else BLOCK, MAX_BLOCK)
+            self.first_block if self.seg_steps == 0 else BLOCK, MAX_BLOCK)
         self.seg_steps += int(done)
         return int(done), int(status)
 
@@ -338,8 +356,10 @@ class AutoState:
         certificates, all at their predicted costs.
         So the hand-overs' predicted overhead stays within 1 / ``BUDGET_SHARE`` of the span engine's time;
         a pattern that keeps failing its certificate at once (KCG section 6 data at n >= 20) is
-        retried ever more rarely.  Decided from the shapes, never from a clock, so a seed still fixes
-        every number."""
+        retried ever more rarely.  A refusal for the budget alone leaves the missing amount in
+        ``shortfall``: ``advance`` looks again once span steps have earned it (the quiet period kept),
+        not a doubled quiet period later.  Decided from the shapes, never from a clock, so a seed still
+        fixes every number."""
         if not self.gate:
             return True
         sp = self.span
@@ -347,9 +367,14 @@ class AutoState:
         per_neuron = free.sum(axis=1)
         n_free = int(per_neuron.sum())
         n_pairs = int(np.sum(per_neuron * (per_neuron - 1)))
-        entry = BUDGET_SHARE * round(cost.entry_ns(M, n, n_free, int(np.count_nonzero(per_neuron)) + 2, n_pairs))
-        if entry > self.budget or cost.frozen_ns(n, n_free, 0, n_pairs) > self.span_ns:
+        self.shortfall = 0
+        if cost.frozen_ns(n, n_free, 0, n_pairs) > self.span_ns:
             self.declined += 1  # (the class count only raises the estimate: not needed to decline)
+            return False
+        entry = BUDGET_SHARE * round(cost.entry_ns(M, n, n_free, group_count(sp.P, sp.a, free), n_pairs))
+        if entry > self.budget:
+            self.declined += 1
+            self.shortfall = entry - self.budget  # what span steps must earn first (``advance`` waits for it)
             return False
         if cost.frozen_ns(n, n_free, n_free, n_pairs) > self.span_ns:  # at most one class per entry: count
             self.budget -= BUDGET_SHARE * round(cost.CLASSES_NS_PER_ENTRY * n_free)
@@ -381,8 +406,11 @@ class AutoState:
         self.last_e = sp.last_changet[fp.ie, fp.ke].copy()
         self.entries += 1
         self.frozen_est = round(cost.frozen_ns(sp.data.n, fp.n_free, len(fp.cls_i), len(fp.cross)))
-        self.cert_ns = round(cost.certificate_ns(sp.data.n, fp.B.shape[0]))
-        self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little
+        self.cert_ns = round(cost.certificate_ns(sp.data.n, fp.B.shape[0], fp.n_free))
+        self.seg_steps = 0  # the segment's first block is short: a pattern that fails at once costs little,
+        # but long enough, with the gate on, that its predicted saving pays its certificate (``cost.first_block``)
+        self.first_block = (cost.first_block(self.span_ns, self.frozen_est, self.cert_ns, FIRST_BLOCK, MAX_BLOCK)
+                            if self.gate else FIRST_BLOCK)
         self.segment = None  # its checkpoints' projections (sim.frozen_checkpoint), made at the first
         self.free_max = max(self.free_max, fp.n_free)
 

@@ -1,0 +1,166 @@
+"""Measure what ``sim.cost`` predicts and fit its constants again: the span step, the frozen-pattern steps,
+certificates and entries, over shapes.
+
+For every configuration (ReLU and leaky ReLU, KCG section 6 and in-regime data, n in {10, 20, 50, 100}, m in
+{25, 100, 400, 1000} -- M = 2 m neurons) it times the span engine's step, then at two points of a span run
+and two quiet windows builds the frozen pattern of the entries that changed in the window (an entry, timed)
+and times its steps (``frozen_kernel._steps``, or ``_steps_frozen`` with no free entries) and a certificate
+(``_certified``), each the best of a few.  It prints, for each quantity, the declared model's
+predicted / measured range, then a least-squares fit of the relative error (non-negative constants) in the
+model's form and that fit's range.  ``sim.cost`` declares such a fit, scaled to the safe side (its
+docstring); this script does not edit it.
+
+    .venv/bin/python benchmarks/cost_fit.py [--quick] [--core C] [--json out.json]
+
+One pinned core, one BLAS thread; numba's kernels compiled or loaded before the first timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scaling import pin
+
+FULL_N, FULL_M = (10, 20, 50, 100), (25, 100, 400, 1000)
+QUICK_N, QUICK_M = (10, 50), (25, 400)
+GAMMA, ETA, SIGMA0, D = 0.1, 0.1, 1e-4, 784
+
+
+def best(fn: Callable[[], object], reps: int = 3) -> float:
+    b = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        b = min(b, time.perf_counter() - t0)
+    return b
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help=f"n in {QUICK_N}, m in {QUICK_M} only")
+    ap.add_argument("--core", type=int, help="the core to pin to (default: the last allowed)")
+    ap.add_argument("--json", type=Path, help="save every measurement here (a new file)")
+    args = ap.parse_args()
+    allowed = sorted(os.sched_getaffinity(0))
+    core = allowed[-1] if args.core is None else args.core
+    if core not in allowed:
+        ap.error(f"--core {core} is not among this process's cores {allowed}")
+    if args.json is not None and args.json.exists():
+        ap.error(f"--json {args.json} exists; refusing to overwrite it (name a new file)")
+    pin(core)
+
+    import numpy as np
+    from scipy.optimize import nnls
+
+    from sim import DataSpec, SimConfig, cost, simulate
+    from sim.frozen import AutoState
+    from sim.frozen_kernel import _certified, _steps, _steps_frozen
+    from sim.simulate import resolve
+    from sim.span import SpanState
+
+    for kind in ("s6", "regime"):  # warm-up: every kernel compiled or loaded
+        w = SimConfig(activation="relu", n=10, d=D, m=25, eta=ETA, sigma0=SIGMA0, seed=0, steps=3000,
+                      data=DataSpec(virtual=False) if kind == "s6"
+                      else DataSpec(kind="nearly_orthogonal", p_ratio=1e-6))
+        simulate(w)
+    ns, ms = (QUICK_N, QUICK_M) if args.quick else (FULL_N, FULL_M)
+    span_rows: list[dict[str, Any]] = []
+    rows: list[dict[str, Any]] = []
+    for act in ("relu", "leaky_relu"):
+        for kind in ("s6", "regime"):
+            for n in ns:
+                for m in ms:
+                    cfg = SimConfig(activation=act, gamma=None if act == "relu" else GAMMA, n=n, d=D, m=m, eta=ETA,
+                                    sigma0=SIGMA0, seed=0, checkpoints=[], num_checkpoints=2,
+                                    data=DataSpec(virtual=False) if kind == "s6"
+                                    else DataSpec(kind="nearly_orthogonal", p_ratio=1e-6))
+                    data, init = resolve(cfg)
+                    k = max(10, int(0.1e9 / cost.span_ns(2 * m, n)))
+                    if kind == "s6":
+                        sp_t = best(lambda cfg=cfg, data=data, init=init, k=k:
+                                    SpanState(cfg, data, init).advance(k)) / k
+                        span_rows.append({"act": act, "n": n, "M": 2 * m, "ns": sp_t * 1e9})
+                    sp = SpanState(cfg, data, init)
+                    for T in (400, 2000):
+                        sp.advance(T - sp.t)
+                        for quiet in (64, 1024):
+                            free = sp.last_change > sp.t - quiet
+                            if free.sum() > 0.25 * free.size:
+                                continue
+                            rows.append(measure(sp, free, cfg, act, kind, AutoState, _steps, _steps_frozen,
+                                                _certified, np))
+                    print(f"# measured {act} {kind} n={n} m={m}", flush=True)
+    report(span_rows, rows, cost, nnls, np)
+    if args.json is not None:
+        args.json.write_text(json.dumps({"span": span_rows, "frozen": rows}, indent=1))
+
+
+def measure(sp: Any, free: Any, cfg: Any, act: str, kind: str, AutoState: Any, _steps: Any, _steps_frozen: Any,
+            _certified: Any, np: Any) -> dict[str, Any]:
+    """One entry, its frozen-pattern step and a certificate, timed, with the shapes the model reads."""
+    n = sp.data.n
+    au = AutoState(sp, gate=False)
+    t0 = time.perf_counter()
+    au._enter(free)
+    entry = time.perf_counter() - t0
+    fp = au.frozen
+    k = int(max(50, min(5000, 2e7 / (1 + 10 * n * n + 10 * fp.n_free))))
+
+    def steps() -> int:
+        S, Sc, ab = au.S.copy(), au.Sc.copy(), np.zeros(n)
+        if fp.n_free == 0:
+            return _steps_frozen(fp.m0, fp.Mm, float(cfg.eta), sp.loss_code, S, Sc, ab, k)
+        return _steps(fp.m0, fp.Mm, fp.MA, fp.PT, fp.QS, fp.cls_ptr, fp.cls_i, fp.ya, fp.selfc, fp.cross,
+                      fp.cross_coef, fp.slope, float(cfg.eta), sp.loss_code, S, Sc, au.A.copy(), au.Ac.copy(),
+                      au.s_e.copy(), au.chg_e.copy(), au.last_e.copy(), ab, sp.t, k)
+
+    step = best(steps) / k
+    lo, alo = au.S + au.Sc, au.A + au.Ac
+    cert = best(lambda: _certified(fp.B, fp.E, fp.active, fp.check, fp.rowscale, fp.gf_ptr, fp.gf_e, fp.gf_coef,
+                                   lo, lo + 1e-9, alo, alo + 1e-9), 5)
+    per_neuron = free.sum(axis=1)
+    return {"act": act, "kind": kind, "n": n, "M": int(free.shape[0]), "n_free": int(fp.n_free),
+            "classes": len(fp.cls_i), "pairs": len(fp.cross), "groups": int(fp.B.shape[0]),
+            "pairs_gate": int(np.sum(per_neuron * (per_neuron - 1))),
+            "entry_ns": entry * 1e9, "step_ns": step * 1e9, "cert_ns": cert * 1e9}
+
+
+def report(span_rows: list[dict[str, Any]], rows: list[dict[str, Any]], cost: Any, nnls: Any, np: Any) -> None:
+    def fit(name: str, X: list[list[float]], y: list[float], terms: list[str], declared: list[float]) -> None:
+        X_, y_ = np.asarray(X, float), np.asarray(y, float)
+        c, _ = nnls(X_ / y_[:, None], np.ones_like(y_))
+        r, d = X_ @ c / y_, np.asarray(declared) / y_
+        print(f"{name} ({len(y_)}): declared pred/meas {d.min():.2f}-{d.max():.2f} (median {np.median(d):.2f}); "
+              f"fit " + " + ".join(f"{v:.4g} {t}" for v, t in zip(c, terms, strict=True))
+              + f", pred/meas {r.min():.2f}-{r.max():.2f} (median {np.median(r):.2f})")
+
+    fit("span step", [[1, r["n"] ** 2, r["M"] * r["n"], r["M"] * r["n"] ** 2] for r in span_rows],
+        [r["ns"] for r in span_rows], ["", "n^2", "M n", "M n^2"], [cost.span_ns(r["M"], r["n"]) for r in span_rows])
+    fast = [r for r in rows if r["n_free"] == 0]
+    gen = [r for r in rows if r["n_free"] > 0]
+    if fast:
+        fit("fully frozen step", [[1, r["n"], r["n"] ** 2] for r in fast], [r["step_ns"] for r in fast],
+            ["", "n", "n^2"], [cost.frozen_ns(r["n"], 0, 0, 0) for r in fast])
+    if gen:
+        fit("frozen step, free entries",
+            [[1, r["n"] ** 2, r["n_free"], r["n"] * r["classes"], r["pairs"]] for r in gen],
+            [r["step_ns"] for r in gen], ["", "n^2", "|C|", "n classes", "pairs"],
+            [cost.frozen_ns(r["n"], r["n_free"], r["classes"], r["pairs"]) for r in gen])
+    fit("certificate", [[1, r["groups"] * r["n"] ** 2, r["n"] * r["n_free"]] for r in rows],
+        [r["cert_ns"] for r in rows], ["", "groups n^2", "n |C|"],
+        [cost.certificate_ns(r["n"], r["groups"], r["n_free"]) for r in rows])
+    fit("entry", [[1, r["M"] * r["n"], r["groups"] * r["n"] ** 2, r["pairs"], r["n_free"]] for r in rows],
+        [r["entry_ns"] for r in rows], ["", "M n", "groups n^2", "pairs", "|C|"],
+        [cost.entry_ns(r["M"], r["n"], r["n_free"], r["groups"], r["pairs_gate"]) for r in rows])
+
+
+if __name__ == "__main__":
+    main()
