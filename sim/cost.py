@@ -16,13 +16,15 @@ of the model.
 Fitted over n in {10, 20, 50, 100}, M in {10, ..., 2000}, ReLU and leaky ReLU, on in-regime and KCG section
 6 data (each fit's predicted/measured range before the scaling):
 
-* span step (``kernel.run_steps``, 56 sizes): ``53 + 1.21 n^2 + 0.626 M n + 0.0286 M n^2``, 0.73-1.46x;
+* span step (``kernel.run_steps``, 56 sizes, M = 10 to 2000, section 6 data): ``53 + 1.21 n^2 + 0.626 M n
+  + 0.0286 M n^2``, 0.73-1.46x;
 * fully frozen step (``frozen_kernel._steps_frozen``, 73 patterns): ``61 + 0.915 n + 0.124 n^2``, 0.80-1.11x;
 * frozen step with free entries (``_steps``, 119 patterns): ``113 + 0.43 n^2 + 0.98 |C| + 0.42 n classes
   + 1.6 pairs``, 0.59-1.44x;
 * a certificate (``_certified``, 192 patterns): ``870 + 1.21 groups n^2 + 0.88 n |C|``, 0.51-1.27x;
 * entering (``FrozenPattern``, 192 patterns): ``2.1e5 + 25.5 M n + 3.76 groups n^2 + 119 pairs + 468 |C|``,
-  0.50-1.93x (one first call in its process, at 0.10x, left out).
+  0.50-1.93x (one entry at 0.10x left out: the first in its process, before any warm-up, which
+  ``cost_fit.py`` runs first).
 
 The model before (fitted on 2026-12-06) predicted the span step at 0.46-2.39x its measured time (about 2x
 from n = 50 on), the frozen steps at 1.4-4.5x, certificates at 0.33-2.0x and entries at 0.22-8.9x, and it
@@ -33,8 +35,9 @@ time, ``auto`` ran at 0.86-0.95x the span engine's speed there (ReLU, exponentia
 
 from __future__ import annotations
 
-# A run starts with this much budget for hand-overs: one in-regime entry at M n up to ~1e4, so that a
-# run enters as soon as its pattern is quiet, at a worst-case loss of 2 ms per run (``AutoState._pays``).
+# A run starts with this much budget for hand-overs: one leaky ReLU in-regime entry (2 certificate groups) at
+# M n up to ~5e4, so that such a run enters as soon as its pattern is quiet, at a worst-case loss of 2 ms per
+# run (``AutoState._pays``); a ReLU pattern (a group per neuron) earns its entry first from M n ~ 1e4 on.
 INITIAL_BUDGET_NS = 2.0e6
 SAFE_SPAN, SAFE_STEP, SAFE_CERT, SAFE_ENTRY = 0.85, 1.1, 1.25, 1.25  # the fits' scalings (module docstring)
 SPAN_NS = (53.0, 1.21, 0.626, 0.0286)  # 1, n^2, M n, M n^2
@@ -71,7 +74,8 @@ def first_block(span: int, frozen: int, cert: int, shortest: int, longest: int) 
     """The first certified block of a frozen-pattern segment: ``shortest`` steps, doubled (up to ``longest``)
     while the span steps it replaces would not pay for its steps and its certificate (ns each, predicted),
     as long as the doubled block's steps cost at most one certificate: a first block that fails at once then
-    costs at most two certificates, however little a frozen step saves (with none saved, ``shortest``).
+    costs at most two certificates' worth before its bisection (whose further blocks ``frozen_steps`` stops
+    once the budget is spent), however little a frozen step saves (with none saved, ``shortest``).
 
     With a block shorter than that, a segment whose pattern holds still ends after its first block: the
     certificate's deficit exceeds what the budget has left after paying the entry (``frozen_steps``' status
@@ -79,11 +83,13 @@ def first_block(span: int, frozen: int, cert: int, shortest: int, longest: int) 
     stopped after 8 steps (with the model of 2026-12-06: a certificate predicted at 4.0 ms, 800 groups,
     against 8 span steps at 158 us),
     and ``auto`` ran at 0.86-0.95x the span engine's speed."""
+    if not 1 <= shortest <= longest:
+        raise ValueError(f"shortest must be from 1 to longest = {longest}; got {shortest}")
     if span <= frozen:
         return shortest
     block = shortest
     while block < longest and block * (span - frozen) < cert and 2 * block * frozen <= cert:
-        block *= 2
+        block = min(2 * block, longest)
     return block
 
 

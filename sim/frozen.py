@@ -86,6 +86,14 @@ def group_count(P: np.ndarray, a: np.ndarray, free: np.ndarray) -> int:
     return len(unique_rows(np.stack(cols, axis=1))[0]) + int(has_free.sum())
 
 
+def class_count(P: np.ndarray, a: np.ndarray, free: np.ndarray, slope: float) -> int:
+    """How many classes ``FrozenPattern`` would sort the free entries into: same a_k, same frozen slope row
+    (sigma' on the neuron's frozen entries, 0 on its free ones), same point."""
+    ke, ie = np.nonzero(free)
+    fs = np.where(P >= 0.0, 1.0, slope) * ~free
+    return len(unique_rows(np.concatenate([a[ke][:, None], fs[ke], ie[:, None].astype(float)], axis=1))[0])
+
+
 class FrozenPattern:
     """The precomputed quantities of a frozen pattern with free entries ``free`` (M, n), from a span state
     at step T (module docstring for the formulas)."""
@@ -245,7 +253,7 @@ class AutoState:
                     self.span_run = 0  # too many entries still changing: another quiet period on the span engine
                 elif self._pays(free := sp.last_change > since):
                     self._enter(free)
-                elif self.shortfall > 0:  # only the budget was short: look again once span steps have earned it
+                elif self.shortfall > 0:  # only the budget was short: look again once span steps earned it
                     self.span_run = min(0, self.quiet - -(-self.shortfall // self.span_ns))
                 else:  # not worth it yet: check again after a longer quiet period
                     self.span_run = 0
@@ -357,8 +365,9 @@ class AutoState:
         So the hand-overs' predicted overhead stays within 1 / ``BUDGET_SHARE`` of the span engine's time;
         a pattern that keeps failing its certificate at once (KCG section 6 data at n >= 20) is
         retried ever more rarely.  A refusal for the budget alone leaves the missing amount in
-        ``shortfall``: ``advance`` looks again once span steps have earned it (the quiet period kept),
-        not a doubled quiet period later.  Decided from the shapes, never from a clock, so a seed still
+        ``shortfall``: ``advance`` looks again after the longer of the quiet period and the span steps that
+        earn it (the quiet period kept), not a doubled quiet period later.  Decided from the shapes and the
+        pattern (its certificate groups, ``group_count``, and classes), never from a clock, so a seed still
         fixes every number."""
         if not self.gate:
             return True
@@ -378,10 +387,8 @@ class AutoState:
             return False
         if cost.frozen_ns(n, n_free, n_free, n_pairs) > self.span_ns:  # at most one class per entry: count
             self.budget -= BUDGET_SHARE * round(cost.CLASSES_NS_PER_ENTRY * n_free)
-            ke, ie = np.nonzero(free)
-            s = np.where(sp.P >= 0.0, 1.0, 0.0)
-            key = np.concatenate([sp.a[ke][:, None], (s * ~free)[ke], ie[:, None].astype(float)], axis=1)
-            if cost.frozen_ns(n, n_free, len(unique_rows(key)[0]), n_pairs) > self.span_ns:
+            slope = sp.gamma if sp.act_code == kernel.LEAKY_RELU else 0.0
+            if cost.frozen_ns(n, n_free, class_count(sp.P, sp.a, free, slope), n_pairs) > self.span_ns:
                 self.declined += 1
                 return False
         self.budget -= entry

@@ -45,6 +45,7 @@ def test_render_has_a_row_per_configuration_and_a_column_per_size(sweep: ModuleT
     assert rows == ["| relu, logistic, §6 | 1.23 (25%) | 0.99 (25%) |",
                     "| leaky_relu, exponential, in-regime | 9.50 (25%) | – |"]
     assert "0.97-1.04" in out and "5 rounds" in out
+    assert "cells below it: 0 of 3 (the lowest 0.99)" in out.replace("\n", " ")
 
 
 def _main(sweep: ModuleType, argv: list[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sim import DataSpec, SimConfig, cost, kernel
-from sim.frozen import FIRST_BLOCK, MAX_BLOCK, AutoState, FrozenPattern, group_count
+from sim.frozen import FIRST_BLOCK, MAX_BLOCK, AutoState, FrozenPattern, class_count, group_count
 from sim.simulate import resolve
 from sim.span import SpanState
 
@@ -50,6 +50,7 @@ def test_group_count_is_the_patterns(act: str, kind: str, n: int, m: int, quiet:
         kernel.outputs(sp.Pt, sp.a, sp.act_code, sp.gamma, f)
         fp = FrozenPattern(sp.P, sp.a, sp.y, sp.G, sp.act_code, sp.gamma, sp.y * f, free)
         assert group_count(sp.P, sp.a, free) == fp.B.shape[0]
+        assert class_count(sp.P, sp.a, free, fp.slope) == len(fp.cls_i)  # (leaky ReLU: slope gamma, not 0)
 
 
 def test_group_count_tells_apart_rows_that_differ_in_their_last_bit() -> None:
@@ -59,8 +60,11 @@ def test_group_count_tells_apart_rows_that_differ_in_their_last_bit() -> None:
     a = np.array([1.0, 1.0, 1.0, -1.0])
     assert group_count(P, a, np.zeros_like(P, dtype=bool)) == 3
     free = np.zeros_like(P, dtype=bool)
-    free[2, 0] = True  # a neuron with a free entry is a group of its own
+    free[1, 0] = True  # a neuron with a free entry is a group of its own, out of the rows' count: 2 + 1
+    assert group_count(P, a, free) == 3
+    free[1, 0], free[0, 3], free[2, 5] = False, True, True  # 0 and 2 (equal rows) free: 1 and 3 left, 2 + 2
     assert group_count(P, a, free) == 4
+    assert group_count(P, a, np.ones_like(P, dtype=bool)) == 4  # every neuron free: one group each
 
 
 def _entered(first_block: int | None) -> AutoState:
@@ -84,7 +88,7 @@ def test_a_pattern_that_holds_pays_from_its_first_block() -> None:
     au = _entered(None)
     assert au.first_block > FIRST_BLOCK  # this pattern's certificate outweighs 8 span steps
     done, status = au.run_frozen(2000)
-    assert done > 100 * au.first_block and status != 3  # ran on (until its pattern changed: status 1)
+    assert done > 1000 and status != 3  # ran on (until its pattern changed: status 1)
     short = _entered(FIRST_BLOCK)
     done, status = short.run_frozen(2000)
     assert (done, status) == (FIRST_BLOCK, 3)
