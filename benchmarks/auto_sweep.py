@@ -5,9 +5,13 @@ this sweeps ReLU and leaky ReLU, the logistic and exponential losses, KCG sectio
 virtual=False)``: few patterns freeze) and in-regime data (nearly orthogonal, most freeze), at sizes from
 (n, m) = (10, 50) to (50, 400).  Per cell, the span engine's step count is calibrated to a fixed time; each
 round then runs ``advance(steps)`` of a fresh span state, a fresh auto state and the span state again, one
-after the other on one pinned core; a ratio is the median over the rounds of the ratio within a round, and
-"span again / span" is the run's own noise, read beside it.  The auto engine must not lose: its ratio
-within the noise or above (the block counts the cells below the noise band's low end).
+after the other on one pinned core, their order rotated from round to round (``ORDERS``: each takes each
+place).  auto / span is the median over the rounds of the auto run's speed over the mean of the two span
+runs of its round (``bracketed``: with auto always second, one cell ran auto 25% slower than span in all
+five rounds while doing exactly the span engine's work, no entry made; the host's timings moved by +-15%
+between consecutive runs of one process), and "span again / span" is the run's own noise, read beside it.
+The auto engine must not lose: its ratio within the noise or above (the block counts the cells below the
+noise band's low end).
 
     .venv/bin/python benchmarks/auto_sweep.py [--quick] [--repeats R] [--seconds S] [--core C]
                                               [--json out.json] [--readme README.md]
@@ -22,7 +26,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import os
 import statistics
 import sys
 import textwrap
@@ -31,18 +34,25 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import machine_line, pin, replace_block, rewrite_block
+from scaling import check_core_json, machine_line, pin, replace_block, rewrite_block
 
 BEGIN, END = "<!-- auto_sweep:begin -->", "<!-- auto_sweep:end -->"
 ACTS, LOSSES, DATA = ("relu", "leaky_relu"), ("logistic", "exponential"), ("s6", "regime")
 FULL_SIZES = ((10, 50), (10, 400), (20, 50), (20, 400), (50, 50), (50, 400))
 QUICK_SIZES = ((10, 50), (20, 400))
 GAMMA, ETA, SIGMA0, D = 0.1, 0.1, 1e-4, 784  # benchmarks/scaling.py's configuration
+ORDERS = (("span", "auto", "again"), ("auto", "again", "span"), ("again", "span", "auto"))  # rounds rotate
 
 
 def median_ratio(a: list[float], b: list[float]) -> float:
     """a's speed over b's from their times: the median over the rounds of b's time over a's within a round."""
     return statistics.median(y / x for x, y in zip(a, b, strict=True))
+
+
+def bracketed(span: list[float], auto: list[float], again: list[float]) -> float:
+    """auto's speed over the span engine's, each round's auto run against the mean of the round's two span
+    runs (with auto between them, a drift within the round cancels), median over rounds."""
+    return median_ratio(auto, [(s + t) / 2 for s, t in zip(span, again, strict=True)])
 
 
 def main() -> None:
@@ -59,14 +69,7 @@ def main() -> None:
         ap.error(f"--repeats must be >= 1; got {repeats}")
     if not 0.01 <= args.seconds <= 60:
         ap.error(f"--seconds must be in [0.01, 60]; got {args.seconds}")
-    allowed = sorted(os.sched_getaffinity(0))
-    core = allowed[-1] if args.core is None else args.core
-    if core not in allowed:
-        ap.error(f"--core {core} is not among this process's cores {allowed}")
-    if args.json is not None and args.json.exists():
-        ap.error(f"--json {args.json} exists; refusing to overwrite it (name a new file)")
-    if args.json is not None and not args.json.parent.is_dir():
-        ap.error(f"--json {args.json}: no folder {args.json.parent}")
+    core = check_core_json(ap, args.core, args.json)
     if args.readme is not None:  # fail now, not after the measurement
         try:
             replace_block(args.readme.read_text(), "", BEGIN, END)
@@ -116,14 +119,17 @@ def main() -> None:
                         probe *= 4
                     steps = max(100, round(args.seconds / dt * probe))
                     span, auto, again, frozen = [], [], [], 0
-                    for _ in range(repeats):
-                        span.append(run(cfg, data, init, False, steps)[0])
-                        ta, frozen = run(cfg, data, init, True, steps)
-                        auto.append(ta)
-                        again.append(run(cfg, data, init, False, steps)[0])
+                    for r in range(repeats):
+                        for which in ORDERS[r % 3]:  # each of the three in each place, round by round
+                            if which == "auto":
+                                ta, frozen = run(cfg, data, init, True, steps)
+                                auto.append(ta)
+                            else:
+                                (span if which == "span" else again).append(run(cfg, data, init, False, steps)[0])
                     cell = {"act": act, "loss": loss, "data": kind, "n": n, "m": m, "steps": steps,
                             "frozen": frozen, "span_s": span, "auto_s": auto, "again_s": again,
-                            "auto_over_span": median_ratio(auto, span), "again_over_span": median_ratio(again, span)}
+                            "auto_over_span": bracketed(span, auto, again),
+                            "again_over_span": median_ratio(again, span)}
                     cells.append(cell)
                     print(f"{act:10s} {loss:11s} {kind:6s} n={n:3d} m={m:4d} steps={steps:8d} frozen "
                           f"{frozen / steps:5.0%}  auto/span {cell['auto_over_span']:.2f}  "
@@ -152,7 +158,8 @@ def render(cells: list[dict[str, Any]], repeats: int, seconds: float) -> str:
     low = min(cells, key=lambda c: c["auto_over_span"])
     intro = textwrap.fill(
         f"Generated by `benchmarks/auto_sweep.py` on {date}: {machine_line()}. The auto engine's speed over the "
-        f"span engine's (median over {repeats} rounds of the ratio within a round, each run ~{seconds:g} s of "
+        f"span engine's (median over {repeats} rounds of the ratio within a round, against the mean of the "
+        f"round's two span runs, the order rotated round by round, each ~{seconds:g} s of "
         f"span steps, one pinned core), and in parentheses the share of steps the frozen-pattern engine took. "
         f"The run's noise, the span engine over itself in the same rounds: {min(aa):.2f}-{max(aa):.2f}; "
         f"cells below it: {below} of {len(cells)} (the lowest {low['auto_over_span']:.2f}).",

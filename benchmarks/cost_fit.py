@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import pin
+from scaling import check_core_json, pin
 
 FULL_N, FULL_M = (10, 20, 50, 100), (25, 100, 400, 1000)
 SPAN_M = (5, 25, 50, 100, 200, 400, 1000)  # the span step's sizes (M = 2 m from 10)
@@ -51,14 +50,7 @@ def main() -> None:
     ap.add_argument("--core", type=int, help="the core to pin to (default: the last allowed)")
     ap.add_argument("--json", type=Path, help="save every measurement here (a new file)")
     args = ap.parse_args()
-    allowed = sorted(os.sched_getaffinity(0))
-    core = allowed[-1] if args.core is None else args.core
-    if core not in allowed:
-        ap.error(f"--core {core} is not among this process's cores {allowed}")
-    if args.json is not None and args.json.exists():
-        ap.error(f"--json {args.json} exists; refusing to overwrite it (name a new file)")
-    if args.json is not None and not args.json.parent.is_dir():
-        ap.error(f"--json {args.json}: no folder {args.json.parent}")
+    core = check_core_json(ap, args.core, args.json)
     pin(core)
 
     import numpy as np

@@ -240,6 +240,21 @@ def render(res: dict[str, Any]) -> str:
 # ---- the measurement ------------------------------------------------------------------------------------
 
 
+def check_core_json(ap: argparse.ArgumentParser, core: int | None, out: Path | None) -> int:
+    """The core to pin to (``core``, or the last this process may run on) and the ``--json`` file, checked
+    before anything is measured: the core must be allowed, and ``out`` must be a new file in an existing
+    folder (it is opened with "x" at the end, too: nothing saved is overwritten).  Errors name the flag."""
+    allowed = sorted(os.sched_getaffinity(0))
+    core = allowed[-1] if core is None else core
+    if core not in allowed:
+        ap.error(f"--core {core} is not among this process's cores {allowed}")
+    if out is not None and out.exists():
+        ap.error(f"--json {out} exists; refusing to overwrite it (name a new file)")
+    if out is not None and not out.parent.is_dir():
+        ap.error(f"--json {out}: no folder {out.parent}")
+    return core
+
+
 def pin(core: int) -> None:
     """One core, one thread: call before numpy / numba / jax are imported.  numba may still start one
     thread per allowed core, used only by the threaded batched measurement (which unpins for it)."""
@@ -328,15 +343,10 @@ def main() -> None:
             ap.error(f"--render {args.render}: not a run saved by --json ({type(e).__name__}: {e})")
         emit(block, args.readme)
         return
-    if args.core is None:
-        args.core = max(os.sched_getaffinity(0))
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 3)
     if repeats < 1:
         ap.error("--repeats must be >= 1")
-    if args.core not in os.sched_getaffinity(0):
-        ap.error(f"--core {args.core} is not among this process's cores {sorted(os.sched_getaffinity(0))}")
-    if args.json is not None and args.json.exists():
-        ap.error(f"--json {args.json} exists; refusing to overwrite it (name a new file)")
+    args.core = check_core_json(ap, args.core, args.json)
 
     allowed = sorted(os.sched_getaffinity(0))
     pin(args.core)

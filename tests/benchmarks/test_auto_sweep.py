@@ -3,23 +3,20 @@ timing starts.  Loads the script by path."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "auto_sweep.py"
+from ._scripts import BENCHMARKS, load
+
+SCRIPT = BENCHMARKS / "auto_sweep.py"
 
 
 @pytest.fixture(scope="module")
 def sweep() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("benchmarks_auto_sweep_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load("auto_sweep")
 
 
 def _cell(act: str, loss: str, data: str, n: int, m: int, auto: float, again: float) -> dict:
@@ -31,6 +28,12 @@ def test_median_ratio_is_a_speed_ratio_within_rounds(sweep: ModuleType) -> None:
     # auto took half the span engine's time in two rounds of three: the median says 2x as fast
     assert sweep.median_ratio([1.0, 1.0, 4.0], [2.0, 2.0, 2.0]) == 2.0
     assert sweep.median_ratio([3.0], [1.5]) == 0.5
+
+
+def test_bracketed_cancels_a_drift_within_the_round(sweep: ModuleType) -> None:
+    # the machine slows by 10% a run: span 1.0, auto (as fast as span) 1.1, span again 1.2 -> 1.0, not 0.91
+    assert sweep.bracketed([1.0, 1.0, 1.0], [1.1, 1.1, 1.1], [1.2, 1.2, 1.2]) == pytest.approx(1.0)
+    assert sweep.bracketed([2.0], [1.0], [2.0]) == 2.0
 
 
 def test_render_has_a_row_per_configuration_and_a_column_per_size(sweep: ModuleType) -> None:

@@ -4,22 +4,20 @@ jax nor the benchmark's measurement is imported."""
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "scaling.py"
+from ._scripts import BENCHMARKS
+from ._scripts import load as load_script
+
+SCRIPT = BENCHMARKS / "scaling.py"
 
 
 def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("benchmarks_scaling_under_test", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script("scaling")
 
 
 @pytest.fixture(scope="module")
