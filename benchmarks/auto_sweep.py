@@ -44,6 +44,24 @@ GAMMA, ETA, SIGMA0, D = 0.1, 0.1, 1e-4, 784  # benchmarks/scaling.py's configura
 ORDERS = (("span", "auto", "again"), ("auto", "again", "span"), ("again", "span", "auto"))  # rounds rotate
 
 
+def config(act: str, loss: str, kind: str, n: int, m: int) -> Any:
+    """The sweep's configuration (``benchmarks/scaling.py``'s, with ``act`` and ``loss``) on KCG section 6
+    data (``kind`` "s6") or in-regime data ("regime"); imports ``sim``, so only after ``pin``."""
+    from sim import DataSpec, SimConfig
+
+    data = DataSpec(virtual=False) if kind == "s6" else DataSpec(kind="nearly_orthogonal", p_ratio=1e-6)
+    return SimConfig(activation=act, gamma=None if act == "relu" else GAMMA, loss=loss, n=n, d=D, m=m, eta=ETA,
+                     sigma0=SIGMA0, seed=0, checkpoints=[], num_checkpoints=2, data=data)
+
+
+def noise(cells: list[dict[str, Any]]) -> tuple[float, float, int, dict[str, Any]]:
+    """The span engine over itself across the cells (lowest, highest), how many cells' auto / span fall
+    below the lowest, and the lowest cell."""
+    aa = [c["again_over_span"] for c in cells]
+    low = min(cells, key=lambda c: c["auto_over_span"])
+    return min(aa), max(aa), sum(c["auto_over_span"] < min(aa) for c in cells), low
+
+
 def median_ratio(a: list[float], b: list[float]) -> float:
     """a's speed over b's from their times: the median over the rounds of b's time over a's within a round."""
     return statistics.median(y / x for x, y in zip(a, b, strict=True))
@@ -77,7 +95,7 @@ def main() -> None:
             ap.error(f"--readme {args.readme}: {e}")
     pin(core)
 
-    from sim import DataSpec, SimConfig
+    from sim import SimConfig
     from sim.frozen import AutoState
     from sim.simulate import resolve
     from sim.span import SpanState
@@ -96,10 +114,7 @@ def main() -> None:
     # pattern and one with free entries), which a cell's own warm-up may not reach (18 ms on a first call)
     for kind in DATA:
         for act in ACTS:
-            w = SimConfig(activation=act, gamma=None if act == "relu" else GAMMA, n=10, d=D, m=50, eta=ETA,
-                          sigma0=SIGMA0, seed=0, checkpoints=[], num_checkpoints=2,
-                          data=DataSpec(virtual=False) if kind == "s6" else DataSpec(kind="nearly_orthogonal",
-                                                                                    p_ratio=1e-6))
+            w = config(act, "logistic", kind, 10, 50)
             run(w, *resolve(w), True, 5000)
     sizes = QUICK_SIZES if args.quick else FULL_SIZES
     cells = []
@@ -107,10 +122,7 @@ def main() -> None:
         for loss in LOSSES:
             for kind in DATA:
                 for n, m in sizes:
-                    cfg = SimConfig(activation=act, gamma=None if act == "relu" else GAMMA, loss=loss, n=n, d=D, m=m,
-                                    eta=ETA, sigma0=SIGMA0, seed=0, checkpoints=[], num_checkpoints=2,
-                                    data=DataSpec(virtual=False) if kind == "s6"
-                                    else DataSpec(kind="nearly_orthogonal", p_ratio=1e-6))
+                    cfg = config(act, loss, kind, n, m)
                     data, init = resolve(cfg)
                     run(cfg, data, init, False, 50)  # numba's kernels: compiled or loaded, out of the timings
                     run(cfg, data, init, True, 200)
@@ -134,12 +146,10 @@ def main() -> None:
                     print(f"{act:10s} {loss:11s} {kind:6s} n={n:3d} m={m:4d} steps={steps:8d} frozen "
                           f"{frozen / steps:5.0%}  auto/span {cell['auto_over_span']:.2f}  "
                           f"span again/span {cell['again_over_span']:.2f}", flush=True)
-    low = min(cells, key=lambda c: c["auto_over_span"])
-    aa = [c["again_over_span"] for c in cells]
-    below = [c for c in cells if c["auto_over_span"] < min(aa)]
+    aa_lo, aa_hi, below, low = noise(cells)
     print(f"# lowest auto/span {low['auto_over_span']:.2f} ({low['act']}, {low['loss']}, {low['data']}, "
-          f"n = {low['n']}, m = {low['m']}); span again/span {min(aa):.2f}-{max(aa):.2f}; cells below the noise "
-          f"band: {len(below)} of {len(cells)}")
+          f"n = {low['n']}, m = {low['m']}); span again/span {aa_lo:.2f}-{aa_hi:.2f}; cells below the noise "
+          f"band: {below} of {len(cells)}")
     if args.json is not None:
         with open(args.json, "x") as fh:  # "x": never overwrite (checked above too)
             json.dump({"machine": machine_line(), "repeats": repeats, "seconds": args.seconds, "cells": cells,
@@ -153,15 +163,13 @@ def render(cells: list[dict[str, Any]], repeats: int, seconds: float) -> str:
     """The README block: one row per activation, loss and data, a column per size."""
     date = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     sizes = sorted({(c["n"], c["m"]) for c in cells})
-    aa = [c["again_over_span"] for c in cells]
-    below = sum(c["auto_over_span"] < min(aa) for c in cells)
-    low = min(cells, key=lambda c: c["auto_over_span"])
+    aa_lo, aa_hi, below, low = noise(cells)
     intro = textwrap.fill(
         f"Generated by `benchmarks/auto_sweep.py` on {date}: {machine_line()}. The auto engine's speed over the "
         f"span engine's (median over {repeats} rounds of the ratio within a round, against the mean of the "
         f"round's two span runs, the order rotated round by round, each ~{seconds:g} s of "
         f"span steps, one pinned core), and in parentheses the share of steps the frozen-pattern engine took. "
-        f"The run's noise, the span engine over itself in the same rounds: {min(aa):.2f}-{max(aa):.2f}; "
+        f"The run's noise, the span engine over itself in the same rounds: {aa_lo:.2f}-{aa_hi:.2f}; "
         f"cells below it: {below} of {len(cells)} (the lowest {low['auto_over_span']:.2f}).",
         105, break_long_words=False, break_on_hyphens=False)
     head = "| activation, loss, data | " + " | ".join(f"n = {n}, m = {m}" for n, m in sizes) + " |"

@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from auto_sweep import config
 from scaling import check_core_json, pin
 
 FULL_N, FULL_M = (10, 20, 50, 100), (25, 100, 400, 1000)
 SPAN_M = (5, 25, 50, 100, 200, 400, 1000)  # the span step's sizes (M = 2 m from 10)
 QUICK_N, QUICK_M = (10, 50), (25, 400)
-GAMMA, ETA, SIGMA0, D = 0.1, 0.1, 1e-4, 784
 
 
 def best(fn: Callable[[], object], reps: int = 3) -> float:
@@ -56,24 +56,20 @@ def main() -> None:
     import numpy as np
     from scipy.optimize import nnls
 
-    from sim import DataSpec, SimConfig, cost, simulate
+    from sim import cost, simulate
     from sim.frozen import AutoState
     from sim.frozen_kernel import _certified, _steps, _steps_frozen
     from sim.simulate import resolve
     from sim.span import SpanState
 
     for kind in ("s6", "regime"):  # warm-up: every kernel compiled or loaded
-        w = SimConfig(activation="relu", n=10, d=D, m=25, eta=ETA, sigma0=SIGMA0, seed=0, steps=3000,
-                      data=DataSpec(virtual=False) if kind == "s6"
-                      else DataSpec(kind="nearly_orthogonal", p_ratio=1e-6))
-        simulate(w)
+        simulate(config("relu", "logistic", kind, 10, 25).with_(steps=3000))
     ns, ms = (QUICK_N, QUICK_M) if args.quick else (FULL_N, FULL_M)
     span_rows: list[dict[str, Any]] = []
     for act in ("relu", "leaky_relu"):  # the span step on section 6 data, the state built outside the timing
         for n in ns:
             for m in (QUICK_M if args.quick else SPAN_M):
-                cfg = SimConfig(activation=act, gamma=None if act == "relu" else GAMMA, n=n, d=D, m=m, eta=ETA,
-                                sigma0=SIGMA0, seed=0, checkpoints=[], num_checkpoints=2, data=DataSpec(virtual=False))
+                cfg = config(act, "logistic", "s6", n, m)
                 data, init = resolve(cfg)
                 k = max(10, int(0.15e9 / cost.span_ns(2 * m, n)))
                 states = [SpanState(cfg, data, init) for _ in range(3)]
@@ -85,10 +81,7 @@ def main() -> None:
         for kind in ("s6", "regime"):
             for n in ns:
                 for m in ms:
-                    cfg = SimConfig(activation=act, gamma=None if act == "relu" else GAMMA, n=n, d=D, m=m, eta=ETA,
-                                    sigma0=SIGMA0, seed=0, checkpoints=[], num_checkpoints=2,
-                                    data=DataSpec(virtual=False) if kind == "s6"
-                                    else DataSpec(kind="nearly_orthogonal", p_ratio=1e-6))
+                    cfg = config(act, "logistic", kind, n, m)
                     data, init = resolve(cfg)
                     sp = SpanState(cfg, data, init)
                     for T in (400, 2000):

@@ -86,12 +86,17 @@ def group_count(P: np.ndarray, a: np.ndarray, free: np.ndarray) -> int:
     return len(unique_rows(np.stack(cols, axis=1))[0]) + int(has_free.sum())
 
 
-def class_count(P: np.ndarray, a: np.ndarray, free: np.ndarray, slope: float) -> int:
-    """How many classes ``FrozenPattern`` would sort the free entries into: same a_k, same frozen slope row
-    (sigma' on the neuron's frozen entries, 0 on its free ones), same point."""
+def class_key(s: np.ndarray, a: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """One row per free entry (in ``np.nonzero(free)``'s order): a_k, the neuron's frozen slope row (the
+    slopes ``s`` = sigma' on its frozen entries, 0 on its free ones) and the point i.  Entries with equal rows
+    form a class: they share their S term, their A row in the margins and their point (``FrozenPattern``)."""
     ke, ie = np.nonzero(free)
-    fs = np.where(P >= 0.0, 1.0, slope) * ~free
-    return len(unique_rows(np.concatenate([a[ke][:, None], fs[ke], ie[:, None].astype(float)], axis=1))[0])
+    return np.concatenate([a[ke][:, None], (s * ~free)[ke], ie[:, None].astype(float)], axis=1)
+
+
+def class_count(P: np.ndarray, a: np.ndarray, free: np.ndarray, slope: float) -> int:
+    """How many classes ``FrozenPattern`` would sort the free entries into (``class_key``)."""
+    return len(unique_rows(class_key(np.where(P >= 0.0, 1.0, slope), a, free))[0])
 
 
 class FrozenPattern:
@@ -107,10 +112,7 @@ class FrozenPattern:
         self.s, self.free = s, free
         fr = (~free).astype(float)  # 1 on frozen entries
         ke, ie = np.nonzero(free)
-        # classes of free entries (same a_k, same frozen slope row, same i): they share their S term,
-        # their A row in the margins and their point; the entries are sorted by class
-        key = np.concatenate([a[ke][:, None], (s * fr)[ke], ie[:, None].astype(float)], axis=1)
-        first, cls = unique_rows(key)
+        first, cls = unique_rows(class_key(s, a, free))  # the free entries' classes; sorted by class below
         order = np.argsort(cls, kind="stable")
         ke, ie, cls = ke[order], ie[order], cls[order]
         first = order.argsort()[first] if len(first) else first  # first entry of each class, sorted
@@ -387,8 +389,8 @@ class AutoState:
             return False
         if cost.frozen_ns(n, n_free, n_free, n_pairs) > self.span_ns:  # at most one class per entry: count
             self.budget -= BUDGET_SHARE * round(cost.CLASSES_NS_PER_ENTRY * n_free)
-            slope = sp.gamma if sp.act_code == kernel.LEAKY_RELU else 0.0
-            if cost.frozen_ns(n, n_free, class_count(sp.P, sp.a, free, slope), n_pairs) > self.span_ns:
+            # (sp.gamma is the config's slope: 0 for ReLU, as FrozenPattern's)
+            if cost.frozen_ns(n, n_free, class_count(sp.P, sp.a, free, sp.gamma), n_pairs) > self.span_ns:
                 self.declined += 1
                 return False
         self.budget -= entry
