@@ -48,7 +48,7 @@ case "$cmd" in
           flock -u 9
           .venv/bin/python benchmarks/steps_per_second.py "$@" && .venv/bin/python benchmarks/long_horizon.py \
             && .venv/bin/python benchmarks/frozen_floor.py \
-            && .venv/bin/python benchmarks/auto_sweep.py && .venv/bin/python benchmarks/lanes_ceiling.py \
+            && .venv/bin/python benchmarks/auto_sweep.py && .venv/bin/python benchmarks/lanes_estimate.py \
             && exec .venv/bin/python benchmarks/scaling.py ;;
   *) echo "./run.sh: unknown command '$cmd'" >&2
      echo "usage: ./run.sh {report|test|sim|hunt|boundary|replay|check|power|atlas|implied|claims|bench|--help|--version} [args]" >&2; exit 2 ;;
