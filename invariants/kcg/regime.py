@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
@@ -322,9 +323,15 @@ def with_factor(case: Case, axis: str, factor: float) -> Case:
         raise ValueError(f"a boundary walk goes along one of {tuple(_KEY)}; got {axis!r}")
     c = case.cfg
     place = replace(case.placement, **{_KEY[axis]: factor})
+    given: dict[str, Any] = {}
+    if case.gram == "adversarial":  # its Gram matrix is the data: kept, unless p itself is what moves
+        if axis == "near-orthogonality":
+            raise ValueError("an adversarial Gram matrix has p at its bound by construction; it has no other "
+                             "near-orthogonality fraction (walk with gram 'random' or 'ones')")
+        given = {"G": case.data.G, "y": case.data.y, "origin": case.data.origin}
     return build_case(c.activation, c.n, None if c.activation == "relu" else c.m, c.gamma, d=c.d,
                       R=round(case.data.R, 12), seed=c.seed, steps=c.steps, place=place,
-                      checkpoints=c.num_checkpoints, gram=case.gram, orthogonal=case.data.p == 0.0)
+                      checkpoints=c.num_checkpoints, gram=case.gram, orthogonal=case.data.p == 0.0, **given)
 
 
 def baseline(activation: str, *, n: int, gamma: float, d: int, seed: int, steps: int, gram: str = "random",

@@ -29,7 +29,7 @@ from sim import Trajectory
 from .._internal.claim import Claim, get, huntable, load_all, verdict_kind
 from .._internal.errors import UsageError
 from .._internal.generation import fix_generation
-from .._internal.regimes import Case, get_regime
+from .._internal.regimes import Case, Regime, get_regime
 from .._internal.result import CheckResult
 
 
@@ -150,6 +150,9 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
     regime = get_regime(c.regime)
     if axis is not None and axis not in c.axes:
         raise UsageError(f"axis must be one of {c.axes} or None for {claim}; got {axis!r}")
+    if axis == "width" and c.activation is not None and c.activation != "relu" and "width" in regime.declared:
+        raise UsageError(f"{claim}: the width assumption (m >= C log(n/delta)) is Thm 4.3's (ReLU); {claim} is "
+                         f"about {c.activation}, whose theorem has no width condition to hunt past")
     if gram not in regime.grams:
         raise UsageError(f"gram must be one of {regime.grams} for {claim}; got {gram!r}")
     for name, value in (("budget", budget), ("steps", steps), ("longer", longer)):
@@ -164,6 +167,8 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
     if axis is None and c.in_regime is not None:  # inside: the claim's own assumptions (may be stricter)
         pred = c.in_regime
         strategy = strategy.filter(lambda case: bool(pred(case.cfg, case.data)))
+    elif c.in_regime is not None:  # past one: every other assumption inside the claim's own regime
+        strategy = strategy.filter(lambda case: others_inside(c, regime, case, axis))
     rep = HuntReport(claim, axis, gram, budget, "none_found")
     verdicts: dict[str, Verdict] = {}  # repr(case) -> its verdict, for the cases that met the condition
     first_short: list[tuple[Case, Verdict]] = []
@@ -211,6 +216,21 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
     pred = c.in_regime
     rep.in_claim_regime = bool(pred(found.cfg, found.data)) if pred is not None else None
     return rep
+
+
+def others_inside(c: Claim, regime: Regime, case: Case, axis: str) -> bool:
+    """Whether ``case``, hunted past ``axis``, has every other assumption inside the claim's own regime
+    (``Claim.in_regime``, which may be stricter than the family's bounds the strategy draws from, e.g.
+    KCG-5.6's (B.2) init bound): the same case with the ``axis`` fraction set to 1 must be inside it.
+    Without a way to rebuild the case (no ``with_factor``, or an axis it cannot move) the family's bounds
+    are all there is, and the case is kept."""
+    if c.in_regime is None or regime.with_factor is None:
+        return True
+    try:
+        at_bound = regime.with_factor(case, axis, 1.0)
+    except ValueError:
+        return True
+    return bool(c.in_regime(at_bound.cfg, at_bound.data))
 
 
 @dataclass

@@ -131,3 +131,41 @@ def test_cli_usage_errors_exit_2(capsys: pytest.CaptureFixture) -> None:
     assert "unknown claim ID 'KCG-NOPE'" in capsys.readouterr().err
     assert main(["hunt", "--claim", "KCG-H4", "--budget", "1"]) == 2
     assert "KCG-H4 has no hunt check" in capsys.readouterr().err
+
+
+def test_a_hunt_past_one_axis_keeps_the_others_inside_the_claims_own_regime() -> None:
+    """KCG-5.6 needs the appendix's init bound (B.2), gamma times Thm 4.1's: a hunt past the step size once
+    reported a failure whose init scale sat at Thm 4.1's bound, past (B.2), and blamed the step size."""
+    from invariants._internal.regimes import get_regime
+    from invariants.kcg.regime import appendix_init_bound
+    from invariants.workflows.hunt import others_inside
+
+    load_all()
+    c, regime = CLAIMS["KCG-5.6"], get_regime(CLAIMS["KCG-5.6"].regime)
+    kw = {"d": 10**6, "R": 1.0, "seed": 0, "steps": 100}
+    for sigma0, inside in ((1.0, False), (0.4, True)):  # fractions of Thm 4.1's bound; gamma = 0.5
+        case = build_case("leaky_relu", 4, 8, 0.5, place=Placement(eta=3.0, sigma0=sigma0), **kw)
+        assert (case.cfg.sigma0 <= appendix_init_bound(case.cfg, case.data)) is inside
+        assert not c.in_regime(case.cfg, case.data)  # past the step size either way
+        assert others_inside(c, regime, case, "step size") is inside
+    # an axis the family cannot move (label balance) keeps the case: its bounds are all there is
+    case = build_case("leaky_relu", 4, 8, 0.5, place=Placement(sigma0=1.0, minority=1), **kw)
+    assert others_inside(c, regime, case, "label balance")
+
+
+def test_a_hunt_refuses_the_width_axis_for_a_leaky_claim() -> None:
+    from invariants._internal.errors import UsageError
+
+    with pytest.raises(UsageError, match="no width condition to hunt past"):
+        hunt("KCG-5.6", "width", budget=1, steps=10)
+
+
+def test_with_factor_keeps_an_adversarial_gram_and_refuses_to_move_its_p() -> None:
+    base = build_case("leaky_relu", 4, 8, 0.5, d=10**6, R=1.0, seed=0, steps=100)
+    G, y = base.data.G.copy(), base.data.y.copy()
+    adv = build_case("leaky_relu", 4, 8, 0.5, d=10**6, R=1.0, seed=0, steps=100, gram="adversarial", G=G, y=y)
+    moved = with_factor(adv, "step size", 2.0)
+    assert np.array_equal(moved.data.G, G) and np.array_equal(moved.data.y, y)
+    assert moved.cfg.eta == pytest.approx(4 * adv.cfg.eta)  # fraction 0.5 -> 2.0
+    with pytest.raises(ValueError, match="adversarial Gram matrix has p at its bound"):
+        with_factor(adv, "near-orthogonality", 2.0)
