@@ -35,11 +35,14 @@ def print_summary(traj: Trajectory, every: int = 1, out: TextIO | None = None) -
         print("  ".join(f"{k:>14}" for k in keys), file=out)
         for r in rows:
             print("  ".join(f"{_fmt(r[k]):>14}" for k in keys), file=out)
-    frozen = traj.pattern_frozen_at
-    print(f"activation changes: {int(traj.changes_flat.sum())} in total; last at step {frozen}"
-          + (" (pattern unchanged since)" if frozen < traj.times[-1] else ""), file=out)
+    if len(traj.times) == 0:  # diverged before its first checkpoint (at step 0: W(0) itself is not finite)
+        print("no checkpoint recorded", file=out)
+    else:
+        frozen = traj.pattern_frozen_at
+        print(f"activation changes: {int(traj.changes_flat.sum())} in total; last at step {frozen}"
+              + (" (pattern unchanged since)" if frozen < traj.times[-1] else ""), file=out)
     ex = traj.extra
-    if "frozen_steps" in ex and traj.times[-1] > 0:
+    if "frozen_steps" in ex and len(traj.times) and traj.times[-1] > 0:
         print(f"engine: {traj.engine}; {ex['frozen_steps']:,} frozen-pattern steps "
               f"({ex['frozen_steps'] / traj.times[-1]:.1%}), at most {ex['free_max']} free entries, "
               f"{ex['handbacks']} hand-backs", file=out)

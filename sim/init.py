@@ -50,4 +50,6 @@ def sample_init(data: Dataset, widths: tuple[int, int], sigma0: float, rng: np.r
     if data.X is not None:
         return Init.from_weights(rng.standard_normal((M, data.d)) * sigma0, data)
     A = rng.standard_normal((M, data.n)) * sigma0
-    return Init.from_factors(A, wishart(M, data.d - data.n, rng) * sigma0**2, data)
+    with np.errstate(over="ignore", invalid="ignore"):  # sigma0 above ~1e154: inf, the run diverges at step 0
+        var = np.float64(sigma0) ** 2  # (a Python float's ** 2 would raise OverflowError there)
+        return Init.from_factors(A, wishart(M, data.d - data.n, rng) * var, data)

@@ -485,9 +485,35 @@ def _run_grid(tasks: list[Task], out: Path, workers: int | None, scheduler: str 
     return facts, aggregate([done[t.key] for t in tasks])
 
 
+def check_run_flags(out_dir: str, workers: int | None, scheduler: str | None, max_factor: float,
+                    steps: int | None = None) -> Path:
+    """The flags of ``atlas`` (and ``--chain``) checked before anything is created or run: ``--out`` new, empty
+    or an earlier atlas's store (``tasks/``), ``--workers`` >= 0, ``--steps`` >= 1, ``--max-factor`` a finite
+    number > 1, ``--scheduler`` a host:port address.  ``UsageError`` naming the flag otherwise."""
+    from .._internal.outputs import output_dir
+
+    out = output_dir("--out", out_dir, "tasks", "atlas")
+    if workers is not None and workers < 0:
+        raise UsageError(f"--workers must be >= 0 (0: no Dask, in this process); got {workers}")
+    if steps is not None and steps < 1:
+        raise UsageError(f"--steps must be an integer >= 1 (the walks' horizon); got {steps}")
+    if not (math.isfinite(max_factor) and max_factor > 1):
+        raise UsageError(f"--max-factor must be a finite number > 1 (the largest factor past a bound a walk "
+                         f"tries); got {max_factor}")
+    if scheduler is not None:
+        from distributed.comm.addressing import parse_address, parse_host_port
+
+        try:
+            parse_host_port(parse_address(scheduler)[1])
+        except ValueError as e:
+            raise UsageError(f"--scheduler {scheduler!r}: not a Dask scheduler address such as "
+                             f"tcp://127.0.0.1:8786 ({e})") from None
+    return out
+
+
 def main_chain(out_dir: str, workers: int | None, scheduler: str | None, max_factor: float) -> int:
     """``atlas --chain``: the proof-chain tables of KCG Thm 4.1, Thm 4.3 and FVB Thm 4.2 (CHAIN grid)."""
-    out = Path(out_dir)
+    out = check_run_flags(out_dir, workers, scheduler, max_factor)
     pairs_all = sorted({p for th in THEOREMS for p in chain_pairs(th)})
     facts, atlas = _run_grid(tasks_for(pairs_all, CHAIN, max_factor), out, workers, scheduler, "proof chains")
     chains = {th: proof_chain(th, atlas) for th in THEOREMS}
@@ -503,13 +529,7 @@ def main_atlas(claims: list[str] | None, axes: list[str] | None, quick: bool, sc
     from .._internal.claim import load_all
 
     load_all()
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out}: exists and is not a directory")
-    if workers is not None and workers < 0:
-        raise UsageError(f"--workers must be >= 0 (0: no Dask, in this process); got {workers}")
-    if steps is not None and steps < 1:
-        raise UsageError(f"--steps must be an integer >= 1 (the walks' horizon); got {steps}")
+    out = check_run_flags(out_dir, workers, scheduler, max_factor, steps)
     grid = QUICK if quick else FULL
     if steps is not None:  # a task's key holds its steps: walks at another horizon never collide in the store
         grid = {**grid, "steps": steps}

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import shlex
 import sys
 import traceback
@@ -31,6 +32,7 @@ from pathlib import Path
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE, EXIT_INTERNAL, EXIT_TOO_SHORT, EXIT_DIVERGED = 0, 1, 2, 3, 4, 5
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a command whose reader closed the pipe
 
 
 def _version() -> str:
@@ -100,6 +102,10 @@ def cmd_hunt(a: argparse.Namespace) -> int:
         sys.stderr.write(f"\rhunting {a.claim} past {where}: example {k}/{a.budget}")
         sys.stderr.flush()
 
+    if a.out and Path(a.out).exists() and not Path(a.out).is_dir():  # checked before the hunt, not after it
+        from .._internal.errors import UsageError
+
+        raise UsageError(f"--out {a.out}: exists and is not a directory (the corpus folder to save into)")
     rep = hunt(a.claim, a.axis, budget=a.budget, seed=a.seed, steps=a.steps, gram=a.gram, on_example=tick)
     sys.stderr.write("\n")
     s = rep.summary()
@@ -126,13 +132,14 @@ def cmd_hunt(a: argparse.Namespace) -> int:
         directory = Path(a.out) if a.out else CORPUS_DIR
         existing = set(directory.glob("*.json")) if directory.exists() else set()
         path = save(ex, directory)
-        if path in existing:
-            print(f"the same counterexample is already in the corpus: {path}")
+        known = path in existing
         try:
             path = path.relative_to(Path.cwd())
         except ValueError:
             pass
-        print(f"saved to {path}\nreplay: {replay_command(path)}")
+        print(f"the same counterexample is already in the corpus: {path} (nothing written)" if known
+              else f"saved to {path}")
+        print(f"replay: {replay_command(path)}")
     return {"failed": EXIT_FOUND, "too_short": EXIT_TOO_SHORT, "diverged": EXIT_DIVERGED}.get(rep.outcome, EXIT_OK)
 
 
@@ -185,13 +192,10 @@ def cmd_check(a: argparse.Namespace) -> int:
 
     from .._internal.jsonout import dumps
     from .._internal.judge import judge, verdict_table
+    from .._internal.outputs import new_file, write_new
 
     if a.json:
-        parent = Path(a.json).resolve().parent
-        if not parent.is_dir():
-            from .._internal.errors import UsageError
-
-            raise UsageError(f"--json {a.json}: the directory {parent} does not exist")
+        new_file("--json", a.json)
     traj = Trajectory.load(a.run)
     results = judge(traj, a.claim)
     rows = [r.to_json() | {"test": str(a.run)} for r in results]
@@ -206,7 +210,7 @@ def cmd_check(a: argparse.Namespace) -> int:
     for r in results:
         print(f"{r.claim:<18} {r.outcome:<12} {r.margin:+10.4g}  {r.note}")
     if a.json:
-        Path(a.json).write_text(dumps({"run": str(a.run), "claims": agg, "results": rows}))
+        write_new("--json", a.json, dumps({"run": str(a.run), "claims": agg, "results": rows}))
         print(f"written to {a.json}")
     inside_failed = [r for r in results if r.outcome == "failed" and not r.config.get("assumptions_unmet")]
     return EXIT_FOUND if inside_failed else EXIT_OK
@@ -289,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seed of the search (the same seed gives the same hunt)")
     h.add_argument("--steps", type=int_at_least(1), default=20_000, help="GD horizon of each example tried")
     h.add_argument("--save", action="store_true", help="add the found example to tests/corpus/ (never overwrites)")
-    h.add_argument("--out", default=None, help="save into this directory instead")
+    h.add_argument("--out", default=None, metavar="DIR",
+                   help="save the example into DIR instead of tests/corpus/ (implies --save)")
     h.set_defaults(fn=cmd_hunt)
     b = sub.add_parser("boundary", help="walk one assumption outward and report where a claim first fails",
                        formatter_class=HelpFormatter,
@@ -396,6 +401,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`... | head`): quiet, as a command killed by SIGPIPE
+        try:  # stdout to /dev/null, so that the interpreter's final flush does not raise again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):  # not a real file (captured): nothing to flush there
+            pass
+        return EXIT_BROKEN_PIPE
     except (UsageError, ConfigError, CorpusError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE

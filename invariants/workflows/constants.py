@@ -115,7 +115,10 @@ def table(margins: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
 
 def main_constants(margins_path: str, json_path: str | None) -> int:
     from .._internal.jsonout import dumps
+    from .._internal.outputs import new_file, write_new
 
+    if json_path:
+        new_file("--json", json_path)
     p = Path(margins_path)
     try:
         margins = json.loads(p.read_text())
@@ -124,6 +127,6 @@ def main_constants(margins_path: str, json_path: str | None) -> int:
     out, lines = table(margins)
     print("\n".join(lines))
     if json_path:
-        Path(json_path).write_text(dumps(out))
+        write_new("--json", json_path, dumps(out))
         print(f"written to {json_path}")
     return 0

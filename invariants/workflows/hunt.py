@@ -270,6 +270,8 @@ def boundary(claim: str, axis: str, seeds: int = 3, steps: int = 20_000, hi: flo
     if regime is None or regime.baseline is None or regime.with_factor is None:
         raise UsageError(f"{claim}: its regime family has no boundary walk (walks run on: "
                          f"{', '.join(walkable())})")
+    if gram not in regime.grams:
+        raise UsageError(f"gram must be one of {regime.grams} for {claim}; got {gram!r}")
     if axis == "width" and c.activation != "relu":
         raise UsageError(f"{claim}: the width assumption (m >= C log(n/delta)) is Thm 4.3's (ReLU); {claim} is "
                          f"about {c.activation}, whose theorem has no width condition to walk past")

@@ -9,6 +9,7 @@ from typing import Any
 from .._internal.claim import load_all
 from .._internal.errors import UsageError
 from .._internal.jsonout import dumps
+from .._internal.outputs import new_file, write_new
 from .._internal.power import DEVIATIONS, Power, eps_text, smallest_detected
 from .._internal.profiles import HORIZON_SCALE
 
@@ -84,17 +85,17 @@ def markdown(rows: list[Power]) -> str:
 def main_power(claims: list[str] | None, json_path: str | None, deep: bool, md_path: str | None = None) -> int:
     for flag, path in (("--json", json_path), ("--md", md_path)):
         if path:
-            parent = Path(path).resolve().parent
-            if not parent.is_dir():
-                raise UsageError(f"{flag} {path}: the directory {parent} does not exist")
+            new_file(flag, path)
+    if json_path and md_path and Path(json_path).resolve() == Path(md_path).resolve():
+        raise UsageError(f"--json and --md name the same file {json_path}")
     rows = measure(claims, deep)
     for line in table(rows):
         print(line)
     if json_path:
-        Path(json_path).write_text(dumps(as_json(rows)))
+        write_new("--json", json_path, dumps(as_json(rows)))
         print(f"written to {json_path}")
     if md_path:
-        Path(md_path).write_text(markdown(rows))
+        write_new("--md", md_path, markdown(rows))
         print(f"written to {md_path}")
     return 0
 

@@ -170,12 +170,24 @@ def test_sim_command_rejects_bad_input_with_exit_2(capsys: pytest.CaptureFixture
     assert "gamma must be in (0, 1)" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("kwargs", [dict(eta=1e160), dict(eta=1e300), dict(sigma0=1e200)],
-                         ids=["eta=1e160", "eta=1e300", "sigma0=1e200"])
+@pytest.mark.parametrize("kwargs", [dict(eta=1e160), dict(eta=1e300), dict(sigma0=1e200),
+                                    dict(sigma0=1e200, data=DataSpec(virtual=True))],
+                         ids=["eta=1e160", "eta=1e300", "sigma0=1e200", "sigma0=1e200-virtual"])
 def test_overflow_is_reported_as_divergence(kwargs: dict) -> None:
-    """Weights that overflow make a diverged run (with its step), never an eigensolver's LinAlgError."""
+    """Weights that overflow make a diverged run (with its step), never an eigensolver's LinAlgError (nor,
+    on virtual data, an OverflowError from sigma0 ** 2: a boundary walk at --max-factor 1e308 hit it)."""
     traj = simulate(SimConfig(activation="leaky_relu", gamma=0.1, n=6, d=50, m=4, steps=100, **kwargs))
     assert traj.diverged and traj.diverged_at is not None and traj.diverged_at <= 1
+
+
+def test_sim_command_prints_a_run_that_diverged_at_step_0(capsys: pytest.CaptureFixture) -> None:
+    """sigma0 = 1e200: W(0) itself overflows, the run has no checkpoint; the command once failed on
+    ``traj.times[-1]`` with an IndexError instead of printing it as diverged."""
+    from sim.__main__ import main
+
+    assert main(["--sigma0", "1e200", "--steps", "10", "--activation", "relu", "--m", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "no checkpoint recorded" in out and "DIVERGED at step 0" in out
 
 
 def test_importing_the_simulator_does_not_import_torch() -> None:

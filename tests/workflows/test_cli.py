@@ -121,3 +121,63 @@ def test_claims_shows_declared_beside_found(tmp_path: Path, capsys: pytest.Captu
     assert rows["ST-2"][2:4] == ["measured", "measured"]
     assert rows["KCG-5.3-ocr"][2:4] == ["fails", "-"]  # a misreading the suite shows false
     assert main(["claims", "--found", str(tmp_path / "none.json")]) == 2
+
+
+# ---- what a user saved is never overwritten; bad values are refused before anything runs ----------------
+
+def _refused(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag_argv", [
+    ["power", "--claim", "KCG-5.6", "--md"], ["power", "--claim", "KCG-5.6", "--json"],
+    ["implied", "--margins", "nowhere.json", "--json"], ["check", "nowhere.npz", "--claim", "KCG-5.6", "--json"],
+], ids=lambda v: f"{v[0]} {v[-1]}")
+def test_an_existing_output_file_is_refused_untouched(flag_argv: list[str], tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    mine = tmp_path / "mine.txt"
+    mine.write_text("a user's file")
+    _refused([*flag_argv, str(mine)], f"{flag_argv[-1]} {mine} exists; refusing to overwrite it", capsys)
+    assert mine.read_text() == "a user's file"
+    _refused([*flag_argv, str(tmp_path)], f"{flag_argv[-1]} {tmp_path} is a directory", capsys)
+
+
+def test_the_atlas_refuses_a_folder_it_did_not_write_and_bad_flags_before_creating_anything(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "atlas.json").write_text("a user's file")
+    base = ["atlas", "--claim", "KCG-5.6", "--axis", "init scale", "--quick", "--workers", "0"]
+    _refused([*base, "--out", str(mine)], "holds no earlier atlas (tasks)", capsys)
+    assert (mine / "atlas.json").read_text() == "a user's file" and sorted(p.name for p in mine.iterdir()) == [
+        "atlas.json"]
+    new = tmp_path / "new"
+    _refused([*base, "--out", str(new), "--scheduler", "notanaddress"], "--scheduler 'notanaddress'", capsys)
+    _refused([*base, "--out", str(new), "--max-factor", "0.5"], "--max-factor must be a finite number > 1", capsys)
+    _refused(["atlas", "--chain", "--out", str(new), "--max-factor", "nan"], "--max-factor must be", capsys)
+    assert not new.exists()
+
+
+def test_hunt_out_that_is_a_file_is_refused_before_the_hunt(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    f = tmp_path / "run.npz"
+    f.write_text("a user's file")
+    monkeypatch.setattr("invariants.workflows.hunt.hunt", lambda *a, **k: pytest.fail("the hunt ran"))
+    _refused(["hunt", "--claim", "KCG-5.6", "--out", str(f)], "is not a directory", capsys)
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    """`./run.sh claims | head -2` once printed a BrokenPipeError traceback as an internal error."""
+    import subprocess
+
+    def closed(a: object) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "cmd_claims", closed)
+    assert main(["claims"]) == cli.EXIT_BROKEN_PIPE
+    assert "internal error" not in capsys.readouterr().err
+    # and for real: a reader that takes one line and closes the pipe
+    p = subprocess.run(f"{shlex.quote(sys.executable)} -m invariants claims | head -1", shell=True,
+                       capture_output=True, text=True, timeout=120)
+    assert p.stdout.startswith("claim") and "Traceback" not in p.stderr and "internal error" not in p.stderr
