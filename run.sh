@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # One entry point that sets everything up on a fresh machine and runs the suite.
 #   ./run.sh report [args]   the main job: the theory report (python -m invariants report)
-#   ./run.sh test [args]     the test suite: pytest -n auto (extra args go to pytest)
+#   ./run.sh test [args]     the test suite: pytest -n auto (extra args go to pytest); ./run.sh alone runs it
 #   ./run.sh sim [args]      one default simulation with a readable summary (python -m sim)
 #   ./run.sh hunt|boundary|replay|check|power|atlas|implied|claims [args]   the other python -m invariants commands
-#   ./run.sh bench [args]    the benchmarks (steps per second, then exact GD to t = 10^8, then the engines over
-#                            n and m against JAX peers; installs the optional .[bench] extra, jax, when missing)
+#   ./run.sh bench [args]    the benchmarks (steps per second, exact GD to t = 10^8, the frozen step's floor,
+#                            auto against span, configurations in lanes, then the engines over n and m
+#                            against JAX peers; installs the optional .[bench] extra, jax, when missing)
 #   ./run.sh --help | --version   this text (and each command's own help once set up: ./run.sh hunt --help)
 # Set-up (idempotent): a virtual environment in .venv, torch==2.13.0 first (the CPU build), then the
 # project with its dependencies at the exact versions of constraints.txt.  Redone only when pyproject.toml or

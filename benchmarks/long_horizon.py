@@ -3,7 +3,7 @@ engine over the longest horizon both run here.
 
 Configurations, all at KCG's section 6 sizes (n = 10, d = 784, m = 100, eta = 0.1, sigma0 = 1e-4):
 
-* ``default leaky``: ``SimConfig()``'s own default -- KCG's section 6 Gaussian mixture, leaky ReLU with
+* ``default leaky``: ``SimConfig(gamma=0.1)``, the defaults -- KCG's section 6 Gaussian mixture, leaky ReLU with
   gamma = 0.1.  Far outside Thm 4.1's regime (p / R_min^2 ~ 0.1): about one entry per neuron (j != y_i)
   keeps sliding along the kink of the activation and flips every few steps, while the rest of the
   pattern freezes; the frozen-pattern engine runs with those entries free.
@@ -43,7 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scaling import machine_line, replace_block, rewrite_block
 
 BEGIN, END = "<!-- long_horizon:begin -->", "<!-- long_horizon:end -->"
-LABELS = {"default leaky": "KCG §6, leaky ReLU (`SimConfig()`'s default)",
+LABELS = {"default leaky": "KCG §6, leaky ReLU (`SimConfig(gamma=0.1)`: the defaults, γ = 0.1)",
           "in-regime leaky": "in-regime, leaky ReLU (p/R_min² = 1e-6)",
           "default relu": "KCG §6, ReLU (`--relu`)"}
 

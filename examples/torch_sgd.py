@@ -51,6 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="save the recorded run here (.npz; never overwritten)")
     a = ap.parse_args(argv)
+    if a.out:  # checked before training, not after it (Trajectory.save appends .npz and never overwrites)
+        out = Path(a.out) if a.out.endswith(".npz") else Path(a.out + ".npz")
+        if out.exists():
+            ap.error(f"--out {out} exists; a saved run is never overwritten (name a new file)")
+        if not out.resolve().parent.is_dir():
+            ap.error(f"--out {out}: the directory {out.resolve().parent} does not exist")
     torch.set_num_threads(1)  # small tensors: threads only contend
     gen = torch.Generator().manual_seed(a.seed)
     # KCG section 6: x = y mu + xi, mu ~ N(0, 1e-4 I), xi ~ N(0, I)

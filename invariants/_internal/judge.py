@@ -100,12 +100,18 @@ class Results(list):
 def judge(traj: Trajectory, claims: Iterable[str] | None = None) -> Results:
     """Every result of every claim that can judge ``traj`` (or of ``claims``: IDs or prefixes)."""
     registry = load_all()
+    wanted: list[str] = []
     if claims is not None:
         wanted = list(claims)
         for w in wanted:
-            if not any(cid == w or cid.startswith(w) for cid in registry):
+            if not w.strip():
+                raise UsageError("an empty claim ID names no claim (python -m invariants claims lists every ID)")
+            base = w.split(":")[0]  # a result ID (KCG-5.2:update) names its claim's results
+            if not any(cid == base or (":" not in w and cid.startswith(w)) for cid in registry):
                 raise UnknownClaim(f"unknown claim ID {w!r} (python -m invariants claims lists every ID)")
-        pool = {cid: c for cid, c in registry.items() if any(cid == w or cid.startswith(w) for w in wanted)}
+        bases = [w.split(":")[0] if ":" in w else w for w in wanted]
+        pool = {cid: c for cid, c in registry.items()
+                if any(cid == b or (":" not in w and cid.startswith(b)) for w, b in zip(wanted, bases, strict=True))}
     else:
         pool = dict(registry)
     every = traj.extra.get("every_step", True) is not False
@@ -135,6 +141,19 @@ def judge(traj: Trajectory, claims: Iterable[str] | None = None) -> Results:
                                        note=f"{spec.name} cannot judge this run: {type(e).__name__}: {e}")]
             res = [r for r in res if r.claim.split(":")[0] == cid]  # a check shared by several claims
             out += [_annotate(r, missing) for r in res]
+    results = [w for w in wanted if ":" in w]
+    if results:  # result IDs: only their results (with the whole claims the other IDs name)
+        def kept(r: CheckResult) -> bool:
+            return any((r.claim == w or r.claim.startswith(w)) if ":" in w else r.claim.split(":")[0].startswith(w)
+                       for w in wanted)
+        for w in results:
+            if not any(r.claim == w or r.claim.startswith(w) for r in out):
+                have = sorted({r.claim for r in out if r.claim.split(":")[0] == w.split(":")[0]})
+                raise UnknownClaim(f"unknown result ID {w!r}: on this run {w.split(':')[0]} gives "
+                                   f"{', '.join(have) or 'no result'}")
+        filtered = Results()
+        filtered += [r for r in out if kept(r)]
+        return filtered
     return out
 
 

@@ -122,7 +122,12 @@ def claims_table(found_path: Path | None = None) -> str:
 
 
 def claim_page(claim_id: str) -> str:
-    """Everything the hub knows about one claim, with ``path:line`` of its checks and tests."""
+    """Everything the hub knows about one claim, with ``path:line`` of its checks and tests.  A result ID
+    (``KCG-F2:active``, as the tables print them) shows its claim's page, which says so first."""
+    head: list[str] = []
+    if ":" in claim_id:
+        head = [f"{claim_id} is a result of {claim_id.split(':')[0]} (its checks return it); the claim:", ""]
+        claim_id = claim_id.split(":")[0]
     c = get(claim_id)
 
     def para(label: str, text: str) -> list[str]:
@@ -155,7 +160,7 @@ def claim_page(claim_id: str) -> str:
     tests = [t for t in marked_tests() if t.claim == c.id]
     out.append("tests:")
     out += [f"  {t.location}  {t.name}{'  [falsify]' if t.falsify else ''}" for t in tests] or ["  (none)"]
-    return "\n".join(out)
+    return "\n".join(head + out)
 
 
 def constants_table() -> str:

@@ -344,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Boundary walks for every asserted walkable claim along every axis, over a grid "
                        "of n and gamma with several seeds per cell, run as tasks on dask.distributed; each "
                        "finished task is stored at once (resumable), then atlas.json (critical factors or caps, "
-                       "fitted n- and gamma-slopes with 95%% intervals) and one plot per claim and axis.")
+                       "fitted n- and gamma-slopes with 95% intervals) and one plot per claim and axis.")
     t.add_argument("--claim", action="append", default=None, metavar="ID", help="a claim ID (repeatable); "
                    "default: every asserted claim a boundary walk can decide")
     t.add_argument("--axis", action="append", default=None, metavar="AXIS", help="an assumption axis (repeatable)")
@@ -366,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
                        formatter_class=HelpFormatter,
                        description="For every 'there is a constant' claim, regress the implied constant of each run "
                        "in a margins JSON on log n, log m, log gamma, log d, log(eta/eta_max), log(sigma0/sigma0_max) "
-                       "and log R; a slope whose 95%% interval excludes 0 means the constant is not absolute there.")
+                       "and log R; a slope whose 95% interval excludes 0 means the constant is not absolute there.")
     i.add_argument("--margins", required=True, metavar="JSON", help="a margins JSON (./run.sh test --margins-json "
                    "PATH, or a report's margins.json)")
     i.add_argument("--json", default=None, metavar="PATH", help="also write the regressions to PATH")

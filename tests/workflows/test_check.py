@@ -46,6 +46,29 @@ def test_check_usage_errors(saved_run: Path, tmp_path: Path, capsys: pytest.Capt
     assert "cannot judge this run" in capsys.readouterr().err
 
 
+def test_check_takes_result_ids_as_the_tables_print_them(saved_run: Path, capsys: pytest.CaptureFixture) -> None:
+    assert main(["check", str(saved_run), "--claim", "KCG-5.2:update"]) in (0, 1)
+    rows = [line.split()[0] for line in capsys.readouterr().out.splitlines() if line.startswith("KCG-")]
+    assert rows and set(rows) == {"KCG-5.2:update"}
+    assert main(["check", str(saved_run), "--claim", "KCG-5.2:nope"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown result ID 'KCG-5.2:nope'" in err and "KCG-5.2:update" in err
+    assert main(["check", str(saved_run), "--claim", ""]) == 2
+    assert "an empty claim ID names no claim" in capsys.readouterr().err
+    assert main(["claims", "KCG-F2:active"]) == 0
+    assert capsys.readouterr().out.startswith("KCG-F2:active is a result of KCG-F2")
+
+
+@pytest.mark.parametrize("script", ["torch_sgd.py", "digits.py"])
+def test_an_example_refuses_an_existing_out_before_training(script: str, tmp_path: Path) -> None:
+    mine = tmp_path / "mine.npz"
+    mine.write_text("a user's file")
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path / "mine")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 2 and f"--out {mine} exists" in proc.stderr and "Traceback" not in proc.stderr
+    assert mine.read_text() == "a user's file"
+
+
 def test_the_torch_example_runs_and_prints_its_table(tmp_path: Path) -> None:
     out = tmp_path / "example.npz"
     proc = subprocess.run([sys.executable, str(ROOT / "examples" / "torch_sgd.py"), "--steps", "300", "--batch",
