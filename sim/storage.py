@@ -92,6 +92,9 @@ def load(cls: Any, path: str | Path) -> Any:
     """Read a file written by :func:`save` as a ``cls`` (``Trajectory``); every problem is a
     :class:`TrajectoryFileError` naming the file."""
     path = Path(path)
+    if path.is_file() and not zipfile.is_zipfile(path):  # np.load would call it "pickled (object) data"
+        raise TrajectoryFileError(f"{path}: not a readable trajectory file (not an .npz archive; Trajectory.save "
+                                  f"writes those)")
     try:
         with np.load(path, allow_pickle=False) as z:
             files = {k: z[k] for k in z.files}
