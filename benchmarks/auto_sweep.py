@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import check_core_json, machine_line, pin, replace_block, rewrite_block
+from scaling import check_core_json, check_readme, machine_line, pin, rewrite_block
 
 BEGIN, END = "<!-- auto_sweep:begin -->", "<!-- auto_sweep:end -->"
 ACTS, LOSSES, DATA = ("relu", "leaky_relu"), ("logistic", "exponential"), ("s6", "regime")
@@ -88,11 +88,7 @@ def main() -> None:
     if not 0.01 <= args.seconds <= 60:
         ap.error(f"--seconds must be in [0.01, 60]; got {args.seconds}")
     core = check_core_json(ap, args.core, args.json)
-    if args.readme is not None:  # fail now, not after the measurement
-        try:
-            replace_block(args.readme.read_text(), "", BEGIN, END)
-        except (OSError, ValueError) as e:
-            ap.error(f"--readme {args.readme}: {e}")
+    check_readme(ap, args.readme, BEGIN, END)  # fail now, not after the measurement
     pin(core)
 
     from sim import SimConfig

@@ -47,7 +47,7 @@ from sim.simulate import resolve
 from sim.span import SpanState
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import machine_line, replace_block, rewrite_block
+from scaling import check_readme, machine_line, rewrite_block
 
 BEGIN, END = "<!-- frozen_floor:begin -->", "<!-- frozen_floor:end -->"
 
@@ -86,11 +86,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="best of R")
     ap.add_argument("--readme", type=Path, help="rewrite the block between the frozen_floor markers")
     args = ap.parse_args()
-    if args.readme is not None:  # fail now, not after the measurement
-        try:
-            replace_block(args.readme.read_text(), "", BEGIN, END)
-        except (OSError, ValueError) as e:
-            ap.error(f"--readme {args.readme}: {e}")
+    check_readme(ap, args.readme, BEGIN, END)  # fail now, not after the measurement
     n = 10
     cfg = SimConfig(activation="leaky_relu", gamma=0.1, n=n, d=784, m=100, eta=0.1, sigma0=1e-4, steps=1, seed=0,
                     data=DataSpec(kind="nearly_orthogonal", p_ratio=1e-6))

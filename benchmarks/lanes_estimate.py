@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import check_core_json, machine_line, pin, replace_block, rewrite_block
+from scaling import check_core_json, check_readme, machine_line, pin, rewrite_block
 
 BEGIN, END = "<!-- lanes_estimate:begin -->", "<!-- lanes_estimate:end -->"
 SOURCE = Path(__file__).resolve().with_suffix(".c")
@@ -153,11 +153,7 @@ def main() -> None:
     if not 0.01 <= args.seconds <= 60:
         ap.error(f"--seconds must be in [0.01, 60]; got {args.seconds}")
     core = check_core_json(ap, args.core, None)
-    if args.readme is not None:  # fail now, not after the measurement
-        try:
-            replace_block(args.readme.read_text(), "", BEGIN, END)
-        except (OSError, ValueError) as e:
-            ap.error(f"--readme {args.readme}: {e}")
+    check_readme(ap, args.readme, BEGIN, END)  # fail now, not after the measurement
     pin(core)
 
     from sim.simd_wide import WIDE

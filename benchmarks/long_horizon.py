@@ -40,7 +40,7 @@ from sim import DataSpec, SimConfig, simulate
 from sim.simulate import resolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import machine_line, replace_block, rewrite_block
+from scaling import check_readme, machine_line, rewrite_block
 
 BEGIN, END = "<!-- long_horizon:begin -->", "<!-- long_horizon:end -->"
 LABELS = {"default leaky": "KCG §6, leaky ReLU (`SimConfig(gamma=0.1)`: the defaults, γ = 0.1)",
@@ -65,11 +65,7 @@ def main() -> None:
     ap.add_argument("--relu", action="store_true", help="also the section 6 data with ReLU")
     ap.add_argument("--readme", type=Path, help="rewrite the block between the long_horizon markers")
     args = ap.parse_args()
-    if args.readme is not None:  # fail now, not after minutes of measuring
-        try:
-            replace_block(args.readme.read_text(), "", BEGIN, END)
-        except (OSError, ValueError) as e:
-            ap.error(f"--readme {args.readme}: {e}")
+    check_readme(ap, args.readme, BEGIN, END)  # fail now, not after the measurement
     rows = []
     horizon, compare = int(args.horizon), int(args.compare)
     configs = dict(CONFIGS)

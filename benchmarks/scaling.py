@@ -243,6 +243,17 @@ def render(res: dict[str, Any]) -> str:
 # ---- the measurement ------------------------------------------------------------------------------------
 
 
+def check_readme(ap: argparse.ArgumentParser, readme: Path | None, begin: str = BEGIN, end: str = END) -> None:
+    """``--readme``'s file checked before anything is measured: readable, with exactly one pair of the
+    block's markers (``replace_block``); ``ap.error`` naming the flag otherwise."""
+    if readme is None:
+        return
+    try:
+        replace_block(readme.read_text(), "", begin, end)
+    except (OSError, ValueError) as e:
+        ap.error(f"--readme {readme}: {e}")
+
+
 def check_core_json(ap: argparse.ArgumentParser, core: int | None, out: Path | None) -> int:
     """The core to pin to (``core``, or the last this process may run on) and the ``--json`` file, checked
     before anything is measured: the core must be allowed, and ``out`` must be a new file in an existing
@@ -331,11 +342,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="write every figure to this file (which must not exist)")
     ap.add_argument("--render", type=Path, help="measure nothing: the block of a run saved by --json")
     args = ap.parse_args()
-    if args.readme is not None:  # fail now, not after minutes of measuring
-        try:
-            replace_block(args.readme.read_text(), "")
-        except (OSError, ValueError) as e:
-            ap.error(f"--readme {args.readme}: {e}")
+    check_readme(ap, args.readme)  # fail now, not after minutes of measuring
     if args.render is not None:
         if args.json is not None or args.quick or args.repeats is not None or args.core is not None:
             ap.error("--render measures nothing: it takes only --readme")

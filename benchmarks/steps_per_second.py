@@ -41,7 +41,7 @@ from sim.dense import TwoLayerNet, loss_fn
 from sim.simulate import resolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scaling import machine_line, replace_block, rewrite_block
+from scaling import check_readme, machine_line, rewrite_block
 
 BEGIN, END = "<!-- steps_per_second:begin -->", "<!-- steps_per_second:end -->"
 
@@ -120,11 +120,7 @@ def main() -> None:
     ap.add_argument("--frozen-steps", type=int, default=2_000_000, help="steps of the frozen measurement")
     ap.add_argument("--readme", type=Path, help="rewrite the block between the steps_per_second markers")
     args = ap.parse_args()
-    if args.readme is not None:  # fail now, not after minutes of measuring
-        try:
-            replace_block(args.readme.read_text(), "", BEGIN, END)
-        except (OSError, ValueError) as e:
-            ap.error(f"--readme {args.readme}: {e}")
+    check_readme(ap, args.readme, BEGIN, END)  # fail now, not after the measurement
     gamma = 0.1 if args.activation == "leaky_relu" else None
     base = SimConfig(activation=args.activation, gamma=gamma, n=10, d=784, m=100, eta=0.1, sigma0=1e-4,
                      steps=args.steps, seed=0, data=DataSpec(virtual=False))
