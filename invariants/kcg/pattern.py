@@ -17,8 +17,15 @@ Declared constants, measured on in-regime runs (see the ``reading`` of each clai
   implied C <= 0.92; with the theorem's sigma0 bound and gamma in [0.2, 0.9], 1500 runs gave C <= 4.0.
 * ``C_SWITCH_OFF`` = 2 (Lemma F.2's T: opposite-class neurons active at init switch off).  The proof's
   mechanism gives C ~ 2 beta < 0.75 (beta = max |P(0)|, |l'| ~ 1/2 early); 60 orthogonal runs gave <= 0.66.
-* ``F2_SLOPE_RTOL`` = 0.05: the late-window slope of rho_bar_{y_i,r,i} against log t is m/|S_i(0)| up to 5%
-  (measured within 0.8% at 2e5 steps, window frac 0.3).
+* ``F2_SLOPE_RTOL`` = 0.02: the late-window slope of rho_bar_{y_i,r,i} against log t, over m/|S_i(0)|, lies
+  in [1, sec_i] up to 2%, sec_i the slope of point i's own margin flow over the window (``growth.flow_secant``:
+  rho_bar = (m/|S_i(0)|) z_i + const after the switch-off, and z_i follows e^z + z = c t + 1, whose slope in
+  log t is above 1 by 1.035 from z = 2 to 5, 1.008 from 5 to 8).  Measured (2026-12-07, window frac 0.3, 12
+  in-regime orthogonal ReLU runs each): outside [1, sec_i] by at most 0.13% at 2e4 steps, 1.0% at 1e3, 1.4%
+  at 200.  Before the flow was modelled the tolerance was 5% (the 0.8% once measured at 2e5 steps is the
+  flow's 1.008), and 10- to 100-step hunts reported Lemma F.2 failed inside its regime.  The window must
+  start ``F2_AFTER_FREEZE`` = 10 times after the pattern's last change (else too short): right after the
+  switch-off the time origin of the flow is off by up to that change's step.
 
 The appendix regime (KCG (B.2)).  Theorem 4.1 states sigma0 <= (C R_max sqrt(log(mn/delta)))^{-1}, but the
 appendix proofs assume (B.2) sigma0 <= gamma (C R_max sqrt(log(mn/delta)))^{-1}, i.e. beta <= c gamma
@@ -41,6 +48,7 @@ from .._internal.claim import Claim, check, register
 from .._internal.fitting import fit_log_growth, late_window
 from .._internal.result import CheckResult
 from .._internal.tolerance import accumulated_bound, rho_rounding
+from .growth import flow_secant
 from .regime import (
     AXES,
     describe,
@@ -51,16 +59,21 @@ from .regime import (
 
 C_FREEZE = 3.0
 C_SWITCH_OFF = 2.0
-F2_SLOPE_RTOL = 0.05
+F2_SLOPE_RTOL = 0.02
 F2_WINDOW_FRAC = 0.3
+F2_AFTER_FREEZE = 10.0  # the rate's window must start a decade after the last change (choice)
 #: Where each declared constant comes from (``Claim.sources``), by constant name (module docstring).
 SOURCES = {
     "C_FREEZE": "measured: Lemma 5.6's C; implied C <= 0.92 over 600 appendix-regime runs (gamma in [0.02, 0.9]), "
                 "<= 4.0 over 1500 Thm 4.1-regime runs (gamma >= 0.2); declared 3 (KCG-C12: C' = C_FREEZE R^2)",
     "C_SWITCH_OFF": "measured: Lemma F.2's C; the proof's mechanism gives C ~ 2 beta < 0.75 and 60 orthogonal runs "
                     "gave implied C <= 0.66; declared 2",
-    "F2_SLOPE_RTOL": "measured: the late-window slope of rho_bar against log t matched m/#S_i(0) within 0.8% at 2e5 "
-                     "steps (window frac 0.3); declared 5% relative",
+    "F2_SLOPE_RTOL": "measured: the late-window slope of rho_bar against log t over m/#S_i(0) lay outside [1, the "
+                     "margin flow's secant slope] by <= 0.13% at 2e4 steps, 1.0% at 1e3, 1.4% at 200 (12 in-regime "
+                     "runs each, window frac 0.3); declared 2% relative",
+    "F2_AFTER_FREEZE": "choice: the rate is judged only on a window that starts a decade (10x) after the pattern's "
+                       "last change; at 6-10 steps after a change at t = 2 the slope sat 3-10% below its margin "
+                       "flow's (the switch-off's time offset), by 1e2-1e3 steps within 1.4%",
     "F2_WINDOW_FRAC": "choice: the late window (last 0.3 of log t) of the F2 slope fit, the one the 0.8% measurement "
                       "used; no reason for 0.3 is given (provenance not documented in the code)",
 }
@@ -260,11 +273,13 @@ register(Claim(
               "constant): for t >= T = C eta^{-1} n m R_min^{-2} the pattern is active iff (j = y_i and "
               "P(0) >= 0), i.e. opposite-class neurons active at init have switched off; implied "
               "C = T_emp eta R_min^2/(nm) <= C_SWITCH_OFF.  KCG-F2:rate: the late-window slope of "
-              "rho_bar_{y_i,r,i} against log t is m/|S_i(0)| within F2_SLOPE_RTOL",
+              "rho_bar_{y_i,r,i} against log t, over m/|S_i(0)|, lies in [1, sec_i] within F2_SLOPE_RTOL, sec_i "
+              "the slope of point i's own margin flow over the window (flow_secant)",
     assumptions="Thm 4.3 (ReLU, declared constants) with p = 0", in_regime=in_kcg_orthogonal_relu_regime,
-    declared={"C": C_SWITCH_OFF, "slope_rtol": F2_SLOPE_RTOL, "window_frac": F2_WINDOW_FRAC},
+    declared={"C": C_SWITCH_OFF, "slope_rtol": F2_SLOPE_RTOL, "window_frac": F2_WINDOW_FRAC,
+              "after_freeze": F2_AFTER_FREEZE},
     sources={"C": SOURCES["C_SWITCH_OFF"], "slope_rtol": SOURCES["F2_SLOPE_RTOL"],
-             "window_frac": SOURCES["F2_WINDOW_FRAC"]},
+             "window_frac": SOURCES["F2_WINDOW_FRAC"], "after_freeze": SOURCES["F2_AFTER_FREEZE"]},
     reading="Four cases read from the OCR of Lemma F.2 and its proof (F3)-(F6): (y_i, >= 0) -> >= 0; "
             "(y_i, < 0) -> < 0; (-y_i, >= 0) -> < 0 after T; (-y_i, < 0) -> < 0.  The OCR prints T = "
             "C eta^{-1} R_min^{-2}/nm; the proof (|rho| = O(1) for t <= T, |l'| >= c) needs "
@@ -384,22 +399,34 @@ def check_orthogonal_relu_pattern(traj: Trajectory, C_declared: float = C_SWITCH
     if w.sum() < 3 or not has.any():
         out.append(_not_run("KCG-F2:rate", traj, slope_rtol, "fewer than 3 late checkpoints"))
         return out
+    if times[w][0] < F2_AFTER_FREEZE * max(T_emp, 1):
+        # rho_bar = (m/|S_i(0)|) z_i + const and z_i's own flow hold from the switch-off on; a window within
+        # a decade of it still carries the switch-off's time offset (at t = 6..10 after a change at t = 2,
+        # the slope sat 3-10% below the flow's)
+        out.append(_not_run("KCG-F2:rate", traj, slope_rtol, f"the late window starts at t = {int(times[w][0])}, "
+                            f"less than {F2_AFTER_FREEZE:g}x the pattern's last change (t = {T_emp})"))
+        return out
     m = traj.config.m
     rel, ratio = np.full(traj.data.n, np.nan), np.full(traj.data.n, np.nan)
+    band = np.ones((traj.data.n, 2))  # [1, the slope its own margin's flow gives over the window] (ordered)
+    zw = traj.margins[w]
     for i in np.flatnonzero(has):
         v = rb[:, S[:, i], i].mean(axis=1)
         lim = m / int(S[:, i].sum())
         _, slope = fit_log_growth(times[w], v[w])
         rel[i] = slope / lim
         ratio[i] = v[-1] / math.log(times[-1]) / lim
-    err = np.abs(rel - 1.0)
+        sec = flow_secant(float(zw[0, i]), float(zw[-1, i]), traj.config.loss, z0=float(traj.margins[0, i]))
+        band[i] = (min(1.0, sec), max(1.0, sec))
+    err = np.maximum(np.maximum(band[:, 0] - rel, rel - band[:, 1]), 0.0)  # |rel - 1| where the band is [1, 1]
     i = int(np.nanargmax(err))
     out.append(CheckResult("KCG-F2:rate", margin=float((slope_rtol - err[i]) / slope_rtol),
                            measured=float(rel[i]), bound=1.0,
                            where={"i": i, "|S_i(0)|": int(S[:, i].sum()), "t": int(times[-1])},
                            implied={"slope*|S|/m min": float(np.nanmin(rel)),
                                     "slope*|S|/m max": float(np.nanmax(rel)),
-                                    "ratio/log t*|S|/m min": float(np.nanmin(ratio))},
+                                    "ratio/log t*|S|/m min": float(np.nanmin(ratio)),
+                                    "flow_band_lo": float(band[i, 0]), "flow_band_hi": float(band[i, 1])},
                            config=desc, note=f"late window {int(times[w][0])}..{int(times[w][-1])}, "
                                              f"{int(w.sum())} checkpoints"))
     return out

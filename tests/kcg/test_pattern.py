@@ -6,6 +6,7 @@ violations (edited every-step records, flipped pre-activations, a too-small cons
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -298,3 +299,44 @@ def test_f2_flags_a_wrong_growth_rate(orth_traj: Trajectory) -> None:
     res = _f2(with_arrays(orth_traj, rho_flat=rho), "rate")
     assert res.where["i"] == 0
     assert res.margin == pytest.approx((F2_SLOPE_RTOL - 0.5) / F2_SLOPE_RTOL, abs=1.0) and res.margin < -8
+
+
+@pytest.mark.falsify
+@pytest.mark.claim("KCG-F2")
+def test_f2_rate_band_is_tight_a_slope_just_past_it_fails(orth_traj: Trajectory) -> None:
+    """Point 0's class-active coefficients scaled by (1 + eps), which multiplies its slope ratio by (1 + eps),
+    with eps set so that the ratio lands 0.25 F2_SLOPE_RTOL past the band's upper end (its own margin flow's
+    secant slope), then 0.25 inside: margins -0.25 and +0.25 as encoded, failed and held."""
+    b = int(own_block(orth_traj)[0])
+    sl = slice(b * orth_traj.m, (b + 1) * orth_traj.m)
+
+    def planted(eps: float) -> Any:
+        rho = orth_traj.rho_flat.copy()
+        rho[:, sl, 0] *= 1 + eps
+        return _f2(with_arrays(orth_traj, rho_flat=rho), "rate")
+
+    probe = planted(0.5)  # point 0 is then the worst, and the implied band is its own
+    assert probe.where["i"] == 0
+    rel0, hi0 = probe.measured / 1.5, probe.implied["flow_band_hi"]
+    assert 1.0 <= hi0 < 1.05  # the flow's secant over this run's window
+    for past, held in ((1.25, False), (0.75, True)):
+        res = planted((hi0 + past * F2_SLOPE_RTOL) / rel0 - 1)
+        assert res.where["i"] == 0 and res.implied["flow_band_hi"] == hi0
+        assert res.margin == pytest.approx(1 - past, abs=1e-6) and res.held is held
+
+
+@pytest.mark.claim("KCG-F2")
+@pytest.mark.parametrize("steps", [10, 100, 1000])
+def test_f2_rate_on_a_short_in_regime_run_is_not_a_counterexample(steps: int) -> None:
+    """Hunts at 10 and 100 steps once reported Lemma F.2's rate failed inside its regime: the margins were
+    still on their flow's rising part (slope ratio ~0.6 at t ~ 10, 1.03 across z = 2..5), which a tolerance
+    around 1 alone did not allow."""
+    from invariants.kcg.regime import fixed_case
+
+    tr = fixed_case(activation="relu", gamma=None, n=3, m=14, d=1000, u=0.0, R=1.0, steps=steps, seed=0,
+                    eta_frac=1.0, sigma_frac=1.0, orthogonal=True).run()
+    res = _f2(tr, "rate")
+    if steps == 10:  # the pattern last changed at t = 2: a window from t = 6 is too close to it to judge
+        assert res.outcome == "too_short" and "less than 10x the pattern's last change" in res.note, res
+    else:
+        assert res.held, res
