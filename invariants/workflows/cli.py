@@ -118,6 +118,11 @@ def cmd_hunt(a: argparse.Namespace) -> int:
     if rep.case is None:
         print("no counterexample found in what was tried (outcome: none_found)")
         return 0
+    from .._internal.claim import get
+
+    if get(rep.claim.split(":")[0]).status == "measured":
+        print(f"note: {rep.claim} is measured, not asserted (an open question or a figure): a failure here is a "
+              f"data point, not a counterexample to a theorem")
     print(f"outcome: {rep.outcome}\nminimal example: {s['case']}\nmargin: {s.get('margin')}\n"
           f"where: {s.get('where')}\nnote: {s.get('note')}\n"
           f"assumption slack (log10, < 0 = past it): {s['slack']}\n"

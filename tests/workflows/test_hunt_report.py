@@ -169,3 +169,12 @@ def test_with_factor_keeps_an_adversarial_gram_and_refuses_to_move_its_p() -> No
     assert moved.cfg.eta == pytest.approx(4 * adv.cfg.eta)  # fraction 0.5 -> 2.0
     with pytest.raises(ValueError, match="adversarial Gram matrix has p at its bound"):
         with_factor(adv, "near-orthogonality", 2.0)
+
+
+def test_a_hunt_on_a_measured_claim_says_its_failure_is_a_data_point(capsys: pytest.CaptureFixture) -> None:
+    """KCG-OQ1 (an open question, measured): a 100-step hunt finds its margin negative, and the report says
+    that is not a counterexample to a theorem."""
+    code = main(["hunt", "--claim", "KCG-OQ1", "--budget", "2", "--steps", "100"])
+    out = capsys.readouterr().out
+    assert code == 1 and "outcome: failed" in out
+    assert "KCG-OQ1 is measured, not asserted" in out
