@@ -213,7 +213,8 @@ def cmd_check(a: argparse.Namespace) -> int:
         print(line)
     print()
     for r in results:
-        print(f"{r.claim:<18} {r.outcome:<12} {r.margin:+10.4g}  {r.note}")
+        margin = f"{r.margin:+10.4g}" if not math.isnan(r.margin) else f"{'-':>10}"  # no margin (too short, ...)
+        print(f"{r.claim:<18} {r.outcome:<12} {margin}  {r.note}")
     if a.json:
         write_new("--json", a.json, dumps({"run": str(a.run), "claims": agg, "results": rows}))
         print(f"written to {a.json}")
