@@ -31,7 +31,7 @@ normalized quantity u(t) = v(t) / scale tend to log t + O(1).  Two declared wind
   smallest margin z_a at the window's start is below that point the drift bound is (1.02) times what the
   flow can still steepen (``flow_steepening``; 1.5x along a window ending at t = 10), and the slope's
   lower edge is 1/2 s(z_a) where s(z_a) < 1.  Without it a 10-step hunt reported Lemma B.3 failed inside
-  its regime (2026-12-07); at 2e4 steps in the regime z_a is ~1-3 (allowance <= 1.3).  This is
+  its regime (2026-12-07); at 2e4 steps in the regime z_a was 2.2-3.9 (allowance <= 1.03).  This is
   stronger than Theta(log t): log t - log log t is Theta(log t) and steepens (it fails); the suite reads the
   paper's asymptotics as log t + b + o(1) with corrections that die out, as derived below.
 
@@ -310,14 +310,15 @@ def flow_secant(z_a: float, z_e: float, loss: str = "logistic", z0: float = 0.0)
     return (hi - lo) / math.log(time_to(hi) / time_to(lo))
 
 
-def flow_steepening(z_a: float, loss: str = "logistic") -> float:
-    """sup over z >= z_a of flow_slope(z) / flow_slope(z_a): how much a margin that is z_a at the start of a
-    window can steepen along it by its loss's own flow (1 from ``Z_STEEPEST`` on for the logistic loss; inf
-    for z_a <= 0).  ``theta_log``'s drift allowance."""
+def flow_steepening(z_a: float, loss: str = "logistic", z_e: float = math.inf) -> float:
+    """sup over z in [z_a, z_e] of flow_slope(z) / flow_slope(z_a): how much a margin that is z_a at the start of
+    a window and at most z_e at its end can steepen along it by its loss's own flow (1 from ``Z_STEEPEST`` on
+    for the logistic loss; inf for z_a <= 0).  ``theta_log``'s drift allowance."""
     s_a = flow_slope(z_a, loss)
     if s_a <= 0:
         return math.inf
-    top = 1.0 if loss == "exponential" else flow_slope(max(z_a, Z_STEEPEST), loss)
+    z_e = max(z_a, z_e)
+    top = flow_slope(z_e, loss) if loss == "exponential" else flow_slope(min(max(z_a, Z_STEEPEST), z_e), loss)
     return max(1.0, top / s_a)
 
 
@@ -339,10 +340,13 @@ def theta_log(times: np.ndarray, u: np.ndarray, ratio: tuple[float, float] = THE
     checkpoint: the windows above are the asymptotic regime's, where a margin's slope in log t is 1; before
     it, a margin's own loss flow (``flow_slope``) has slope s(z_a) < 1 and steepens along the window.  So
     the slope's lower edge becomes slope_lo min(1, s(z_a)) (below z ~ 2 for the logistic loss; not
-    asserted where z_a <= 0) and the drift bound (1 + drift) A with A = ``flow_steepening``(z_a, ``loss``)
-    (1 from ``Z_STEEPEST`` on for the logistic loss; measured only where A = inf).  A 10-step run steepens
-    1.5x by its loss's own flow and is not a counterexample; in-regime runs of 2e4 steps have z_a ~ 1-3
-    (A <= 1.3).  ``implied`` has z_a, the slope's lower edge and the allowance.
+    asserted where z_a <= 0) and the drift bound (1 + drift) A with A = ``flow_steepening``(z_a, ``loss``,
+    z_e), z_e the largest margin at the window's end (1 from ``Z_STEEPEST`` on for the logistic loss;
+    measured only where A = inf).  A 10-step run steepens 1.5x by its loss's own flow and is not a
+    counterexample; in-regime runs of 2e4 steps had z_a 2.2-3.9 and A <= 1.03 (leaky: A = 1).  A bound,
+    not the flow's prediction: at 300 steps it allows 1.14 where the flow's secants predict 1.02, so short
+    runs are judged leniently (the default horizon is not).  ``implied`` has z_a, the slope's lower edge
+    and the allowance.
     """
     lt = np.log(times.astype(float))
     r = u / lt[:, None]
@@ -350,7 +354,8 @@ def theta_log(times: np.ndarray, u: np.ndarray, ratio: tuple[float, float] = THE
     # the margins' own flow at the window's start (z_a): its slope s_a and how much it can still steepen
     z_a = float(np.min(margins[0])) if margins is not None else math.nan
     s_a = flow_slope(z_a, loss) if margins is not None else 1.0
-    allowance = flow_steepening(z_a, loss) if margins is not None else 1.0
+    z_e = float(np.max(margins[-1])) if margins is not None else math.nan
+    allowance = flow_steepening(z_a, loss, z_e) if margins is not None else 1.0
     slope_lo = slope[0] * min(1.0, s_a)  # 0: the lower end measured only
     parts = []
     for k, f in enumerate(fits):

@@ -317,26 +317,31 @@ def test_f2_rate_band_is_tight_a_slope_just_past_it_fails(orth_traj: Trajectory)
 
     probe = planted(0.5)  # point 0 is then the worst, and the implied band is its own
     assert probe.where["i"] == 0
-    rel0, hi0 = probe.measured / 1.5, probe.implied["flow_band_hi"]
-    assert 1.0 <= hi0 < 1.05  # the flow's secant over this run's window
+    rel0, lo0, hi0 = probe.measured / 1.5, probe.implied["flow_band_lo"], probe.implied["flow_band_hi"]
+    assert 1.0 <= hi0 < 1.05 and 0.95 < lo0 <= 1.0  # the flow's secant over this run's window, and 1
     for past, held in ((1.25, False), (0.75, True)):
-        res = planted((hi0 + past * F2_SLOPE_RTOL) / rel0 - 1)
+        res = planted((hi0 + past * F2_SLOPE_RTOL) / rel0 - 1)  # above the band
         assert res.where["i"] == 0 and res.implied["flow_band_hi"] == hi0
+        assert res.margin == pytest.approx(1 - past, abs=1e-6) and res.held is held
+        res = planted((lo0 - past * F2_SLOPE_RTOL) / rel0 - 1)  # below it
+        assert res.where["i"] == 0 and res.implied["flow_band_lo"] == lo0
         assert res.margin == pytest.approx(1 - past, abs=1e-6) and res.held is held
 
 
 @pytest.mark.claim("KCG-F2")
 @pytest.mark.parametrize("steps", [10, 100, 1000])
-def test_f2_rate_on_a_short_in_regime_run_is_not_a_counterexample(steps: int) -> None:
+@pytest.mark.parametrize("n, m, seed", [(3, 14, 0), (8, None, 1), (8, None, 2)])
+def test_f2_rate_on_a_short_in_regime_run_is_not_a_counterexample(steps: int, n: int, m: int | None,
+                                                                  seed: int) -> None:
     """Hunts at 10 and 100 steps once reported Lemma F.2's rate failed inside its regime: the margins were
     still on their flow's rising part (slope ratio ~0.6 at t ~ 10, 1.03 across z = 2..5), which a tolerance
     around 1 alone did not allow."""
     from invariants.kcg.regime import fixed_case
 
-    tr = fixed_case(activation="relu", gamma=None, n=3, m=14, d=1000, u=0.0, R=1.0, steps=steps, seed=0,
+    tr = fixed_case(activation="relu", gamma=None, n=n, m=m, d=1000, u=0.0, R=1.0, steps=steps, seed=seed,
                     eta_frac=1.0, sigma_frac=1.0, orthogonal=True).run()
     res = _f2(tr, "rate")
-    if steps == 10:  # the pattern last changed at t = 2: a window from t = 6 is too close to it to judge
+    if steps == 10:  # the pattern last changed at t >= 1: a window from t = 6 is too close to it to judge
         assert res.outcome == "too_short" and "less than 10x the pattern's last change" in res.note, res
-    else:
-        assert res.held, res
+    else:  # (n, seed) = (8, 1) at 100 steps missed the band by 2.2% before the time-offset widening
+        assert res.outcome in ("held", "too_short") and (res.held or steps == 100), res
