@@ -221,16 +221,20 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
 def others_inside(c: Claim, regime: Regime, case: Case, axis: str) -> bool:
     """Whether ``case``, hunted past ``axis``, has every other assumption inside the claim's own regime
     (``Claim.in_regime``, which may be stricter than the family's bounds the strategy draws from, e.g.
-    KCG-5.6's (B.2) init bound): the same case with the ``axis`` fraction set to 1 must be inside it.
-    Without a way to rebuild the case (no ``with_factor``, or an axis it cannot move) the family's bounds
-    are all there is, and the case is kept."""
+    KCG-5.6's (B.2) init bound): the same case with the ``axis`` fraction set deep inside (``DEEP_INSIDE``
+    of the family's bound, not 1: the claim's own bound on that axis may be stricter too, as (B.2) is on
+    the init scale) must be inside it.  Without a way to rebuild the case (no ``with_factor``, or an axis it
+    cannot move) the family's bounds are all there is, and the case is kept."""
     if c.in_regime is None or regime.with_factor is None:
         return True
     try:
-        at_bound = regime.with_factor(case, axis, 1.0)
+        inside = regime.with_factor(case, axis, DEEP_INSIDE)
     except ValueError:
         return True
-    return bool(c.in_regime(at_bound.cfg, at_bound.data))
+    return bool(c.in_regime(inside.cfg, inside.data))
+
+
+DEEP_INSIDE = 1e-3  # the hunted axis's fraction when the other assumptions are checked (``others_inside``)
 
 
 @dataclass

@@ -151,6 +151,17 @@ def test_a_hunt_past_one_axis_keeps_the_others_inside_the_claims_own_regime() ->
     # an axis the family cannot move (label balance) keeps the case: its bounds are all there is
     case = build_case("leaky_relu", 4, 8, 0.5, place=Placement(sigma0=1.0, minority=1), **kw)
     assert others_inside(c, regime, case, "label balance")
+    # past the init scale itself: (B.2) is stricter than the family's bound there too, so the hunted axis is
+    # checked deep inside, not at the family's bound (at 1 every case was refused: Unsatisfiable)
+    case = build_case("leaky_relu", 4, 8, 0.5, place=Placement(eta=0.5, sigma0=5.0), **kw)
+    assert others_inside(c, regime, case, "init scale")
+    case = build_case("leaky_relu", 4, 8, 0.5, place=Placement(eta=2.0, sigma0=5.0), **kw)
+    assert not others_inside(c, regime, case, "init scale")  # the step size is past too
+
+
+def test_a_hunt_past_the_init_scale_of_an_appendix_regime_claim_runs() -> None:
+    rep = hunt("KCG-5.6", "init scale", budget=2, steps=200)
+    assert rep.tried >= 1
 
 
 def test_a_hunt_refuses_the_width_axis_for_a_leaky_claim() -> None:
