@@ -247,6 +247,8 @@ def _placed(case: Case, axis: str, factor: float, axes: tuple[str, ...], theorem
     """A walk case's fractions with ``axis`` set to ``factor``."""
     if axis not in axes:
         raise ValueError(f"a {theorem} walk goes along one of {axes}; got {axis!r}")
+    if not isinstance(case.placement, dict):  # a hunt's case: built from data, not from fractions
+        raise ValueError(f"this {theorem} case carries no placement (fractions of its bounds) to rebuild it from")
     return {**case.placement, axis: factor}
 
 

@@ -187,7 +187,8 @@ def hunt(claim: str, axis: str | None, budget: int = 40, seed: int = 0, steps: i
 
         def steer(res: CheckResult) -> None:
             if not math.isnan(res.margin):
-                target(-float(res.margin), label="negative margin")
+                if math.isfinite(res.margin):  # Hypothesis' target takes finite observations only
+                    target(-float(res.margin), label="negative margin")
                 if rep.closest is None or res.margin < rep.closest.margin:
                     rep.closest = res
 

@@ -189,3 +189,12 @@ def test_a_hunt_on_a_measured_claim_says_its_failure_is_a_data_point(capsys: pyt
     out = capsys.readouterr().out
     assert code == 1 and "outcome: failed" in out
     assert "KCG-OQ1 is measured, not asserted" in out
+
+
+def test_hunts_past_each_axis_run_where_a_margin_is_infinite_or_a_case_has_no_placement() -> None:
+    """Two internal errors a sweep of every (claim, axis) hunt found: KCG-E3 past the label balance gave a
+    margin of -inf, which Hypothesis' target() refuses; FVB's hunt cases carry no placement to rebuild."""
+    rep = hunt("KCG-E3", "label balance", budget=1, steps=100)
+    assert rep.tried == 1
+    rep = hunt("FVB-PL", "step size", budget=1, steps=100)
+    assert rep.tried == 1
