@@ -42,6 +42,7 @@ from scipy import stats
 from sim import Dataset, SimConfig, Trajectory, iid_gaussian
 
 from .._internal.claim import Claim, check, register
+from .._internal.logloss import log_ell, log_mean_loss, softplus
 from .._internal.result import CheckResult
 from .._internal.tolerance import sum_bound
 
@@ -50,25 +51,9 @@ LOG2 = math.log(2.0)
 # ---- the losses, in logs -----------------------------------------------------------------------
 
 
-def softplus(z: float | np.ndarray) -> np.ndarray:
-    """log(1 + e^z), overflow-free."""
-    return np.logaddexp(0.0, z)
-
-
 def log_g(z: float | np.ndarray) -> np.ndarray:
     """log g(z) = -log(1 + e^z)."""
     return -softplus(z)
-
-
-def log_ell(z: float | np.ndarray) -> np.ndarray:
-    """log l(z) = log log(1 + e^{-z}); for z > 30 through the series -z + log1p(-u/2 + u^2/3), u = e^{-z}."""
-    z = np.asarray(z, dtype=np.float64)
-    big = z > 30.0
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        u = np.exp(-np.where(big, z, 30.0))
-        series = -z + np.log1p(-u / 2.0 + u * u / 3.0)
-        direct = np.log(softplus(-np.where(big, 0.0, z)))
-    return np.where(big, series, direct)
 
 
 def log_ell_over_g(z: float | np.ndarray) -> np.ndarray:
@@ -226,8 +211,11 @@ def check_loss_vs_sigmoid(traj: Trajectory) -> CheckResult:
     """
     g = -np.asarray(traj.lprime)
     Gh = g.mean(axis=1)
-    with np.errstate(divide="ignore"):
-        lm = np.log(2.0 * Gh / traj.loss) + sum_bound(traj.data.n + 4, 1.0)
+    # in log space from the margins (logistic l and g are functions of them): L and G_hat underflow to 0 at
+    # margins beyond ~745 (a run at eta = 1e6 reached 1.5e5), where L / G_hat was 0 / 0
+    z = np.asarray(traj.margins, dtype=np.float64)
+    log_G = np.logaddexp.reduce(-softplus(z), axis=1) - math.log(z.shape[1])
+    lm = LOG2 + log_G - log_mean_loss(z) + sum_bound(traj.data.n + 4, 1.0)
     dom = np.min(traj.margins, axis=1) >= Z_STAR
     where: dict[str, object] = {"min_margin": float(np.min(traj.margins)),
                                 "outside_domain": int((~dom).sum()),

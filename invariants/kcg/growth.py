@@ -87,7 +87,8 @@ import numpy as np
 from sim import Trajectory
 
 from .._internal.claim import Claim, check, register
-from .._internal.fitting import CI_LEVEL, fit_linear_ci, fit_power_ci, late_window
+from .._internal.fitting import CI_LEVEL, LinearFit, fit_linear_ci, late_window
+from .._internal.logloss import log_mean_loss
 from .._internal.result import CheckResult
 from .regime import AXES, describe, in_kcg_leaky_regime, in_kcg_regime, in_kcg_relu_regime, step_fraction
 
@@ -538,7 +539,22 @@ def check_margin_growth(traj: Trajectory, K: float = K_MRG) -> list[CheckResult]
 
 def fitted_loss_exponent(traj: Trajectory, w: np.ndarray) -> float:
     """alpha_fit: slope of -log L_S against log t on the checkpoints ``w``."""
-    return float(fit_power_ci(effective_times(traj)[w], traj.loss[w]).b)
+    return float(_exponent_fit(effective_times(traj)[w], _log_loss(traj, w)).b)
+
+
+def _log_loss(traj: Trajectory, w: np.ndarray) -> np.ndarray:
+    """log L_S(W(t)) on the checkpoints ``w``: of the recorded loss, or, where that underflowed to 0 (every
+    margin beyond ~745: a run at eta = 1e6 reached 1.5e5), from the margins (``log_mean_loss``)."""
+    loss = np.asarray(traj.loss[w], dtype=np.float64)
+    if np.all(loss > 0) and np.all(np.isfinite(loss)):
+        return np.log(loss)
+    return log_mean_loss(traj.margins[w], traj.config.loss)
+
+
+def _exponent_fit(t: np.ndarray, log_loss: np.ndarray) -> LinearFit:
+    """``fitting.fit_power_ci`` on log L: the exponent alpha = -slope of log L on log t, with its interval."""
+    f = fit_linear_ci(np.log(np.asarray(t, dtype=float)), log_loss)
+    return LinearFit(f.a, -f.b, -f.hi, -f.lo, f.se, f.level)
 
 
 def alpha_leaky(c: float, q: float) -> float:
@@ -562,16 +578,18 @@ def relu_c_prime(traj: Trajectory) -> float:
 def _loss_result(traj: Trajectory, claim: str, alpha_th: float, implied: dict[str, float],
                  w: np.ndarray, tol: float, note: str) -> CheckResult:
     t = effective_times(traj)[w]
-    fit = fit_power_ci(t, traj.loss[w])
+    log_loss = _log_loss(traj, w)
+    fit = _exponent_fit(t, log_loss)
     a, a_lo = fit.b, fit.lo
-    growth = traj.loss[w] * t ** alpha_th
+    log_growth = log_loss + alpha_th * np.log(t)
     level = round(100 * CI_LEVEL)
     # before the asymptotic regime the loss's own flow decays slower than 1/t: the exponent asked for is
     # scaled by its local exponent at the window's smallest starting margin (1 once that is past ~2.5)
     z_a = float(np.min(traj.margins[w][0]))
     flow = min(1.0, flow_loss_exponent(z_a, traj.config.loss))
     implied = {"alpha_fit": a, f"alpha_ci{level}_lo": a_lo, f"alpha_ci{level}_hi": fit.hi,
-               "alpha_theory": alpha_th, "L_t^alpha_growth": float(growth.max() / growth[0]), "z_a": z_a,
+               "alpha_theory": alpha_th, "L_t^alpha_growth": float(np.exp(log_growth.max() - log_growth[0])),
+               "z_a": z_a,
                "flow_exponent_a": flow, **implied}
     bound = (1.0 - tol) * alpha_th * flow
     note = f"{note}; asserted at the {level}% interval's lower end alpha_lo = {a_lo:.4g} (fit {a:.4g})" + (

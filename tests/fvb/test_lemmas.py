@@ -217,3 +217,19 @@ def test_l33_frequency_table() -> None:
             assert by[(n, g, 1)]["freq"] < 0.8
             assert by[(n, g, 18)]["freq_lower"] >= 1 - L33_DELTA
             assert by[(n, g, 36)]["freq"] >= by[(n, g, 1)]["freq"]
+
+
+@pytest.mark.claim("FVB-GZ")
+def test_loss_vs_sigmoid_on_a_run_whose_loss_underflows() -> None:
+    """eta = 1e6: every margin ~1.5e5, so L and G_hat are 0 in float64; the check once took log(0/0) and
+    reported FVB-GZ BROKEN with a nan margin.  In log space from the margins: held, finite, no warning."""
+    import warnings
+
+    from sim import SimConfig, simulate
+
+    tr = simulate(SimConfig(gamma=0.1, n=10, d=200, m=20, steps=100, eta=1e6))
+    assert np.all(tr.loss[1:] == 0.0) and tr.margins[-1].min() > 745
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = check_loss_vs_sigmoid(tr)
+    assert res.outcome == "held" and np.isfinite(res.margin)

@@ -495,3 +495,23 @@ def test_flow_secant_is_the_flows_average_slope_from_its_start() -> None:
             assert flow_secant(za, ze, z0=z0) == pytest.approx((ze - za) / math.log(te / ta), rel=1e-7)
     assert flow_secant(2.0, 2.0) == pytest.approx(flow_slope(2.0), rel=1e-12)
     assert flow_secant(0.5, 1.0, z0=0.5) == 0.0 and flow_secant(-0.2, 1.0) == 0.0
+
+
+@pytest.mark.claim("KCG-4.1c")
+def test_a_loss_that_underflows_is_fitted_from_the_margins() -> None:
+    """eta = 1e6: the recorded loss is 0 after step 1 (margins ~1.5e5); the rate was once fitted on log 0 and
+    reported failed with a nan margin.  log L from the margins: a finite fit, no warning."""
+    import warnings
+
+    from sim import SimConfig, simulate
+
+    tr = simulate(SimConfig(gamma=0.1, n=10, d=200, m=20, steps=100, eta=1e6))
+    assert np.all(tr.loss[1:] == 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = check_loss_rate_leaky(tr)
+    assert np.isfinite(res.margin) and np.isfinite(res.implied["alpha_fit"])
+    # where nothing underflows the recorded loss is used as it is (planted losses stay planted)
+    run = make_case(steps=2000).run()
+    assert check_loss_rate_leaky(dataclasses.replace(run, loss=run.loss * 2)).measured == pytest.approx(
+        check_loss_rate_leaky(run).measured, abs=1e-12)
