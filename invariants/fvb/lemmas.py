@@ -211,11 +211,16 @@ def check_loss_vs_sigmoid(traj: Trajectory) -> CheckResult:
     """
     g = -np.asarray(traj.lprime)
     Gh = g.mean(axis=1)
-    # in log space from the margins (logistic l and g are functions of them): L and G_hat underflow to 0 at
-    # margins beyond ~745 (a run at eta = 1e6 reached 1.5e5), where L / G_hat was 0 / 0
-    z = np.asarray(traj.margins, dtype=np.float64)
-    log_G = np.logaddexp.reduce(-softplus(z), axis=1) - math.log(z.shape[1])
-    lm = LOG2 + log_G - log_mean_loss(z) + sum_bound(traj.data.n + 4, 1.0)
+    loss = np.asarray(traj.loss, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lm = np.log(2.0 * Gh / loss)
+    # where the recorded L and G_hat underflowed to 0 (every margin beyond ~745: a run at eta = 1e6 reached
+    # 1.5e5, and L / G_hat was 0 / 0), the same ratio in log space from the margins
+    gone = ~((loss > 0) & (Gh > 0) & np.isfinite(lm))
+    if gone.any():
+        z = np.asarray(traj.margins[gone], dtype=np.float64)
+        lm[gone] = LOG2 + np.logaddexp.reduce(-softplus(z), axis=1) - math.log(z.shape[1]) - log_mean_loss(z)
+    lm = lm + sum_bound(traj.data.n + 4, 1.0)
     dom = np.min(traj.margins, axis=1) >= Z_STAR
     where: dict[str, object] = {"min_margin": float(np.min(traj.margins)),
                                 "outside_domain": int((~dom).sum()),
