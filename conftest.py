@@ -22,23 +22,19 @@ import os
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from hypothesis import HealthCheck, settings  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from invariants._internal.generation import fix_generation  # noqa: E402
+from invariants._internal.profiles import is_registered, register_profiles  # noqa: E402
 
 # Generation depends on the test and the profile only, not on which modules a worker happened to load
 # (see ``invariants._internal.generation``).
 fix_generation()
 
-# function_scoped_fixture: property tests take ``record_check``, which only appends to a list and is
-# meant to be shared by all examples of a test.
-_common = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                                     HealthCheck.filter_too_much,
-                                                     HealthCheck.function_scoped_fixture],
-               print_blob=True)
-settings.register_profile("ci", max_examples=6, derandomize=True, database=None, **_common)
-settings.register_profile("dev", max_examples=30, **_common)
-settings.register_profile("deep", max_examples=50, **_common)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# the profiles live in ``invariants._internal.profiles`` (the plugin registers them for any project too);
+# an unknown HYPOTHESIS_PROFILE is the plugin's usage error (pytest_configure), not an import error here
+register_profiles(prefix="")  # ci, dev, deep here (over Hypothesis' built-in ci), nearorth-* in any project
+if is_registered(os.environ.get("HYPOTHESIS_PROFILE", "ci")):
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["invariants.plugin"]

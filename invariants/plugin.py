@@ -20,11 +20,13 @@ import pytest
 
 from ._internal.claim import load_all, unknown_id_message
 from ._internal.jsonout import dumps
-from ._internal.profiles import profile_name
+from ._internal.profiles import PREFIX, PROFILES, is_registered, profile_name, register_profiles
 from ._internal.result import CheckResult
 from ._internal.verdicts import aggregate, format_table
 
 _KEY = "margins_results"
+
+register_profiles()  # nearorth-ci, -dev, -deep, before Hypothesis' own plugin reads --hypothesis-profile
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -48,6 +50,15 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "claim(*ids): the catalogue claim IDs a test checks")
     config.stash[_STASH] = []
     config.stash[_SEEN] = set()
+    env = os.environ.get("HYPOTHESIS_PROFILE")
+    if env is not None and not is_registered(env):
+        ours = ", ".join(PREFIX + p for p in PROFILES)
+        raise pytest.UsageError(f"HYPOTHESIS_PROFILE={env!r} is not a registered Hypothesis profile (this "
+                                f"plugin registers {ours}; this repository's tests also ci, dev, deep)")
+    if env is not None and env.startswith(PREFIX) and config.getoption("hypothesis_profile", None) is None:
+        from hypothesis import settings
+
+        settings.load_profile(env)  # one of ours, asked for by name: loaded in any project
     path = config.getoption("margins_json")
     if path and not _is_worker(config):  # checked before the run, not after it
         parent = Path(path).resolve().parent
@@ -55,6 +66,8 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--margins-json {path}: the directory {parent} does not exist")
         if Path(path).is_dir():
             raise pytest.UsageError(f"--margins-json {path}: is a directory (give a file path)")
+        if Path(path).exists():
+            raise pytest.UsageError(f"--margins-json {path} exists; refusing to overwrite it (name a new file)")
         if not os.access(parent, os.W_OK):
             raise pytest.UsageError(f"--margins-json {path}: the directory {parent} is not writable")
     wanted = config.getoption("claim")
@@ -90,23 +103,27 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def record_check(request: pytest.FixtureRequest) -> Callable[[CheckResult], CheckResult]:
     """Record a check result for the margins report; returns it unchanged.
 
-    A result identical to one this test already recorded (the same claim, configuration and numbers:
+    A result identical to one the same test already recorded (the same claim, configuration and numbers:
     Hypothesis replaying an example, e.g. the final call after shrinking) is counted once, so ``tried``
-    counts the distinct configurations a test tried."""
+    counts the distinct configurations a test tried.  Session-scoped, so that a ``@given`` test may take it
+    under any Hypothesis profile (a function-scoped fixture fails Hypothesis' health check); the test a
+    result belongs to is the one running when it is recorded (``PYTEST_CURRENT_TEST``)."""
     store = request.config.stash[_STASH]
-    seen: set[str] = set()
+    seen: dict[str, set[str]] = {}
 
     def _record(result: CheckResult) -> CheckResult:
+        current = os.environ.get("PYTEST_CURRENT_TEST", "")
+        test = current.rsplit(" (", 1)[0] if current else "?"
         row = result.to_json()
         key = dumps(row)
-        if key in seen:
+        if key in seen.setdefault(test, set()):
             return result
-        seen.add(key)
-        row["test"] = request.node.nodeid
+        seen[test].add(key)
+        row["test"] = test
         store.append(row)
         return result
 
@@ -149,5 +166,11 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(f"{len(rows)} check results from {len(agg)} claims")
     path = config.getoption("margins_json")
     if path:
-        Path(path).write_text(dumps({"claims": agg, "results": rows}))
+        try:
+            with Path(path).open("x") as fh:  # "x": a file that appeared during the run is not replaced
+                fh.write(dumps({"claims": agg, "results": rows}))
+        except FileExistsError:
+            terminalreporter.write_line(f"margins report NOT written: {path} appeared during the run; "
+                                        f"it is never overwritten", red=True)
+            return
         terminalreporter.write_line(f"margins report written to {path}")

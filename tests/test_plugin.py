@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -200,3 +202,34 @@ def test_equal_worst_margins_are_broken_by_name_not_by_arrival() -> None:
     a, b = row("tests/kcg/test_b.py::t"), row("tests/a.py::t")
     worst = [aggregate(rows)["KCG-5.2:sign"]["worst"]["test"] for rows in ([a, b], [b, a])]
     assert worst == ["tests/a.py::t", "tests/a.py::t"]
+
+
+def test_outside_the_repository_the_profiles_and_record_check_work(tmp_path: Path) -> None:
+    """A user's project (no conftest.py): HYPOTHESIS_PROFILE=nearorth-ci loads the suite's ci budget, an unknown
+    name is a usage error, and a @given test may take record_check (once a FailedHealthCheck outside the
+    repository, whose conftest suppressed it)."""
+    import subprocess
+    import sys
+
+    (tmp_path / "test_mine.py").write_text(
+        "import pytest\nfrom hypothesis import given, settings, strategies as st\n"
+        "from invariants._internal.result import CheckResult\n\n"
+        "@pytest.mark.claim('KCG-5.6')\n@given(x=st.floats(0, 1))\n"
+        "def test_rec(x, record_check):\n"
+        "    record_check(CheckResult('KCG-5.6', margin=x, measured=x, bound=1.0))\n\n"
+        "def test_budget():\n    assert settings.default.max_examples == 6\n")
+    env = {**os.environ, "HYPOTHESIS_PROFILE": "nearorth-ci"}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                          "--margins-json", "m.json"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = json.loads((tmp_path / "m.json").read_text())["results"]
+    assert len(rows) == 6 and {r["test"] for r in rows} == {"test_mine.py::test_rec"}
+    env["HYPOTHESIS_PROFILE"] = "nosuch"
+    bad = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 4 and "HYPOTHESIS_PROFILE='nosuch' is not a registered" in bad.stdout + bad.stderr
+    again = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--margins-json",
+                            "m.json"], cwd=tmp_path, env={**env, "HYPOTHESIS_PROFILE": "nearorth-ci"},
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 4 and "m.json exists; refusing to overwrite it" in again.stdout + again.stderr
