@@ -51,6 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=None, help="save the recorded run here (.npz; never overwritten)")
     a = ap.parse_args(argv)
+    for name, value, low in (("--n", a.n, 2), ("--d", a.d, 1), ("--m", a.m, 1), ("--steps", a.steps, 1)):
+        if value < low:
+            ap.error(f"{name} must be an integer >= {low}; got {value}")
+    if a.n % 2:
+        ap.error(f"--n must be even (half the points of each label); got {a.n}")
+    if a.batch is not None and not 1 <= a.batch <= a.n:
+        ap.error(f"--batch must be in [1, --n = {a.n}] (default: n, full-batch GD); got {a.batch}")
+    if not 0 < a.gamma < 1:
+        ap.error(f"--gamma must be in (0, 1) (the leaky ReLU's slope); got {a.gamma}")
+    if not (a.eta > 0 and a.sigma0 > 0):
+        ap.error(f"--eta and --sigma0 must be > 0; got {a.eta}, {a.sigma0}")
     if a.out:  # checked before training, not after it (Trajectory.save appends .npz and never overwrites)
         out = Path(a.out) if a.out.endswith(".npz") else Path(a.out + ".npz")
         if out.exists():

@@ -148,7 +148,10 @@ def build(cls: Any, times: Sequence[int] | np.ndarray, W: np.ndarray, X: np.ndar
         pat = _slope_pattern(P)
         flips = pat[1:] != pat[:-1]  # (T-1, M, n): a change seen at times[1:]
         ch = flips.sum(axis=0).astype(np.int64)
-        lc = np.where(flips.any(axis=0), t[1:][::-1][np.argmax(flips[::-1], axis=0)], -1).astype(np.int64)
+        if len(t) > 1:
+            lc = np.where(flips.any(axis=0), t[1:][::-1][np.argmax(flips[::-1], axis=0)], -1).astype(np.int64)
+        else:  # a single checkpoint (W(0) alone): nothing changed
+            lc = np.full(ch.shape, -1, dtype=np.int64)
     if n_changes is None:
         pat = _slope_pattern(P)
         n_changes = np.concatenate([[0], np.cumsum((pat[1:] != pat[:-1]).sum(axis=(1, 2)))])

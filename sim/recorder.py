@@ -53,8 +53,15 @@ class Recorder:
                        m1=m1, step_rule=step_rule)
         require(network in NETWORKS, "network", f"one of {NETWORKS}", network)
         require(step_rule in STEP_RULES, "step_rule", f"one of {STEP_RULES}", step_rule)
-        self.wanted = None if checkpoints is None else {int(c) for c in checkpoints}
-        self.per_decade = per_decade
+        require(isinstance(per_decade, int | np.integer) and not isinstance(per_decade, bool) and per_decade >= 1,
+                "per_decade", "an integer >= 1 (checkpoints per decade of t)", per_decade)
+        if checkpoints is not None:
+            bad = [c for c in checkpoints if not (isinstance(c, int | np.integer) and not isinstance(c, bool)
+                                                  and c >= 0)]
+            require(not bad, "checkpoints", "integers >= 0 (steps to keep; 0 and the last step always are)", bad)
+        # t = 0 is always kept: W(0) is the initialization every trajectory starts from
+        self.wanted = None if checkpoints is None else {0} | {int(c) for c in checkpoints}
+        self.per_decade = int(per_decade)
         self.times: list[int] = []
         self.weights: list[np.ndarray] = []
         self.last_t: int | None = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import os
+
 import numpy as np
 
 from .config import SimConfig
@@ -34,6 +37,7 @@ def resolve(cfg: SimConfig, X: np.ndarray | None = None, y: np.ndarray | None = 
     require(data.n == cfg.n, "n", f"equal to the data's n = {data.n}", cfg.n)
     require(data.d == cfg.d, "d", f"equal to the data's d = {data.d}", cfg.d)
     M = sum(cfg.widths)
+    _require_memory(M, cfg)
     if W0 is not None:
         require(init is None, "W0", "None when init= is given", "both")
         W0 = np.asarray(W0, dtype=np.float64)
@@ -46,6 +50,25 @@ def resolve(cfg: SimConfig, X: np.ndarray | None = None, y: np.ndarray | None = 
     require(init.P0.shape == (M, data.n) and init.K0.shape == (M, M), "init",
             f"of M = {M} neurons on n = {data.n} points", (init.P0.shape, init.K0.shape))
     return data, init
+
+
+GRAM_COPIES = 4  # M x M float64 arrays alive at once at the worst moment (K0 and its parts, K_R's eigensolve)
+
+
+def _require_memory(M: int, cfg: SimConfig) -> None:
+    """The simulator keeps M x M Gram matrices (K0 = W(0) W(0)^T, its eigenvectors at the first checkpoint):
+    a width whose ``GRAM_COPIES`` of them exceed this machine's memory is a ConfigError naming m, not a
+    MemoryError deep inside (m = 10^6 asked for 29 TiB)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not a POSIX system
+        return
+    need = GRAM_COPIES * 8 * M * M
+    if need > total:
+        top = math.isqrt(total // (GRAM_COPIES * 8))
+        require(False, "m", f"such that M = {M if cfg.network == 'fvb' else '2 m'} <= {top} on this machine "
+                f"({total / 2**30:.0f} GiB: the simulator keeps M x M Gram matrices, {GRAM_COPIES} x 8 M^2 bytes, "
+                f"{need / 2**30:.3g} GiB here)", cfg.m)
 
 
 def simulate(cfg: SimConfig, X: np.ndarray | None = None, y: np.ndarray | None = None,

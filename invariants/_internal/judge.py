@@ -100,6 +100,11 @@ class Results(list):
 def judge(traj: Trajectory, claims: Iterable[str] | None = None) -> Results:
     """Every result of every claim that can judge ``traj`` (or of ``claims``: IDs or prefixes)."""
     registry = load_all()
+    if not isinstance(traj, Trajectory):
+        raise TypeError(f"check/judge takes a sim.Trajectory (simulate(...), Recorder(...).trajectory() or "
+                        f"Trajectory.load(path)); got {type(traj).__name__}")
+    if isinstance(claims, str):  # one ID, not its characters
+        claims = [claims]
     wanted: list[str] = []
     if claims is not None:
         wanted = list(claims)

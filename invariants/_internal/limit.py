@@ -165,6 +165,11 @@ def limit_direction(traj: Trajectory, index: int = -1, settle: int = 0) -> Limit
     the network's max-margin problem near the run's last pattern (``kkt_point``; ``settled`` counts the
     rounds).  Such a point is what the run's region leads to, not a certified limit of GD (``certified``
     stays False: whether GD reaches it is a measured question)."""
+    if isinstance(settle, bool) or not isinstance(settle, int | np.integer) or settle < 0:
+        raise ValueError(f"settle must be an integer >= 0 (rounds of flipping a disagreeing entry); got {settle!r}")
+    T_n = len(traj.times)
+    if isinstance(index, bool) or not isinstance(index, int | np.integer) or (T_n and not -T_n <= index < T_n):
+        raise ValueError(f"index must be an integer checkpoint index in [-{T_n}, {T_n - 1}]; got {index!r}")
     cfg, data = traj.config, traj.data
     frozen_since = int(traj.last_change_flat.max()) if traj.last_change_flat.size else -1
     if cfg.activation not in ("relu", "leaky_relu"):

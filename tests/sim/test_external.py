@@ -243,3 +243,61 @@ def test_exact_identities_on_ill_conditioned_recorded_data() -> None:
     assert near.outcome == "held", near
     off = check_update_rule(_ill_conditioned_torch_gd(0.5 * (1 + 1e-9)))
     assert off.outcome == "failed" and off.margin < -10, off
+
+
+# ---- a second new user's try-out: edge cases of recording and judging -----------------------------------
+
+def _tiny() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((4, 20)), np.array([1.0, -1, 1, -1]), 1e-3 * rng.standard_normal((10, 20))
+
+
+def test_a_recorder_with_no_checkpoints_keeps_the_first_and_last_steps() -> None:
+    X, y, W = _tiny()
+    rec = Recorder(X, y, checkpoints=[], gamma=None)  # once an IndexError in trajectory()
+    rec.step(0, W)
+    rec.step(1, W)
+    assert list(rec.trajectory().times) == [0, 1]
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(per_decade=0), "per_decade must be an integer >= 1"),
+    (dict(per_decade=-1), "per_decade must be an integer >= 1"),
+    (dict(per_decade=1.5), "per_decade must be an integer >= 1"),
+    (dict(checkpoints=[-3]), "checkpoints must be integers >= 0"),
+])
+def test_a_recorder_refuses_bad_checkpoint_settings_by_name(kw: dict, message: str) -> None:
+    X, y, _ = _tiny()
+    with pytest.raises(ConfigError, match=message):
+        Recorder(X, y, **kw)
+
+
+def test_a_trajectory_of_one_checkpoint_is_built() -> None:
+    X, y, W = _tiny()
+    tr = Trajectory.from_weights([0], W[None], X, y, activation="relu")  # once argmax of an empty sequence
+    assert list(tr.times) == [0] and int(tr.last_change_flat.max()) == -1
+
+
+def test_check_names_what_it_was_given_wrong() -> None:
+    tr = simulate(SimConfig(gamma=0.1, n=4, d=20, m=4, steps=50))
+    assert {r.claim.split(":")[0] for r in check(tr, claims="KCG-5.2")} == {"KCG-5.2"}  # one ID, not 7 letters
+    with pytest.raises(TypeError, match=r"to judge a saved run: check\(sim.Trajectory.load\('run.npz'\)\)"):
+        check("run.npz")
+    with pytest.raises(TypeError, match=r"takes a sim\.Trajectory .*got NoneType"):
+        check(None)
+
+
+def test_limit_direction_refuses_bad_settle_and_index() -> None:
+    from invariants import limit_direction
+
+    tr = simulate(SimConfig(gamma=0.1, n=4, d=20, m=4, steps=50))
+    for kw, message in ((dict(settle=-1), "settle must be an integer >= 0"),
+                        (dict(settle=1.5), "settle must be an integer >= 0"),
+                        (dict(index=len(tr.times)), "index must be an integer checkpoint index")):
+        with pytest.raises(ValueError, match=message):
+            limit_direction(tr, **kw)
+
+
+def test_a_width_whose_gram_matrices_exceed_memory_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"m must be such that M = 2 m <= \d+ on this machine"):
+        simulate(SimConfig(gamma=0.1, n=6, d=50, m=10**6, steps=1))  # once a MemoryError for 29 TiB

@@ -132,3 +132,14 @@ def test_the_digits_example_runs_on_real_data(tmp_path: Path) -> None:
     results = json.loads((tmp_path / "v.json").read_text())["results"]
     unmet = [r["config"].get("assumptions_unmet", []) for r in results if r["claim"].startswith("KCG-4.1")]
     assert unmet and all(any("near-orthogonality" in str(u) for u in x) for x in unmet), unmet
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--batch", "0"], "--batch must be in [1, --n = 10]"), (["--batch", "-3"], "--batch must be in [1, --n = 10]"),
+    (["--batch", "50"], "--batch must be in [1, --n = 10]"), (["--gamma", "1.5"], "--gamma must be in (0, 1)"),
+    (["--n", "7"], "--n must be even"),
+])
+def test_the_torch_example_refuses_bad_flags_before_training(argv: list[str], message: str) -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "torch_sgd.py"), *argv], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
