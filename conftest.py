@@ -38,3 +38,13 @@ if is_registered(os.environ.get("HYPOTHESIS_PROFILE", "ci")):
     settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["invariants.plugin"]
+
+
+def pytest_configure(config: object) -> None:
+    """An unknown HYPOTHESIS_PROFILE is a usage error naming the known ones (not a run under another)."""
+    import pytest
+
+    name = os.environ.get("HYPOTHESIS_PROFILE")
+    if name is not None and not is_registered(name):
+        raise pytest.UsageError(f"HYPOTHESIS_PROFILE={name!r} is not a registered Hypothesis profile; this "
+                                f"repository's are ci, dev, deep (nearorth-ci, -dev, -deep in any project)")

@@ -13,7 +13,6 @@ Claims live in paper packages (``invariants.kcg``, ``invariants.fvb``, ``invaria
 machinery in ``invariants._internal``, workflows (hunts, corpus, report, CLI) in ``invariants.workflows``.
 """
 
-import os
 from typing import Any
 
 from ._internal.claim import CLAIMS, MEASURED_PARTS, CheckSpec, Claim, get, load_all, register
@@ -34,7 +33,7 @@ def check(*args: Any, **kwargs: Any) -> Any:
     * ``@check("ID", ..., takes=..., hunt=...)`` -- register the decorated function as a check of claims.
     """
     if args and isinstance(args[0], str):
-        if args[0].endswith(".npz") or os.path.exists(args[0]):
+        if args[0].endswith(".npz"):
             raise TypeError(f"check({args[0]!r}) would register a check for a claim named {args[0]!r}; to judge "
                             f"a saved run: check(sim.Trajectory.load({args[0]!r}))")
         return _register_check(*args, **kwargs)

@@ -225,10 +225,19 @@ def test_outside_the_repository_the_profiles_and_record_check_work(tmp_path: Pat
     assert run.returncode == 0, run.stdout + run.stderr
     rows = json.loads((tmp_path / "m.json").read_text())["results"]
     assert len(rows) == 6 and {r["test"] for r in rows} == {"test_mine.py::test_rec"}
-    env["HYPOTHESIS_PROFILE"] = "nosuch"
+    env["HYPOTHESIS_PROFILE"] = "nearorth-nosuch"  # a typo in this plugin's names: refused
     bad = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
-    assert bad.returncode == 4 and "HYPOTHESIS_PROFILE='nosuch' is not a registered" in bad.stdout + bad.stderr
+    assert bad.returncode == 4 and "'nearorth-nosuch' is not one of this plugin's profiles" in bad.stdout + bad.stderr
+    # a project's own profile, registered by a conftest pytest loads only at collection: not this plugin's business
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "conftest.py").write_text(
+        "from hypothesis import settings\nsettings.register_profile('mine', max_examples=2)\n"
+        "settings.load_profile('mine')\n")
+    (tmp_path / "sub" / "test_sub.py").write_text("def test_ok():\n    assert True\n")
+    own = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "sub"], cwd=tmp_path,
+                         env={**env, "HYPOTHESIS_PROFILE": "mine"}, capture_output=True, text=True, timeout=300)
+    assert own.returncode == 0, own.stdout + own.stderr
     again = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--margins-json",
                             "m.json"], cwd=tmp_path, env={**env, "HYPOTHESIS_PROFILE": "nearorth-ci"},
                            capture_output=True, text=True, timeout=300)

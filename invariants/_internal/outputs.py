@@ -38,12 +38,16 @@ def write_new(flag: str, path: str | Path, text: str) -> Path:
 
 
 def output_dir(flag: str, path: str | Path, marker: str, what: str) -> Path:
-    """``path`` checked as an output folder for ``flag``: absent, empty, or holding ``marker`` (the sign
-    that ``what`` wrote it before, which it may then update); nothing is created here."""
+    """``path`` checked as an output folder for ``flag``: absent, empty, or holding ``marker``, a folder of
+    ``*.json`` records only (the sign that ``what`` wrote it before, which it may then update; a project's own
+    folder of that name holds other things); nothing is created here."""
     p = Path(path)
     if p.exists() and not p.is_dir():
         raise UsageError(f"{flag} {path}: exists and is not a directory")
-    if p.is_dir() and any(p.iterdir()) and not (p / marker).exists():
-        raise UsageError(f"{flag} {path}: a non-empty directory that holds no earlier {what} ({marker}); "
+    store = p / marker
+    ours = store.is_dir() and all(c.is_file() and c.suffix == ".json" for c in store.iterdir())
+    if p.is_dir() and any(p.iterdir()) and not ours:
+        raise UsageError(f"{flag} {path}: a non-empty directory that holds no earlier {what} ({marker}/ of "
+                         f"*.json records); "
                          f"refusing to write into it (name a new or empty directory, or an earlier {what}'s)")
     return p

@@ -318,11 +318,19 @@ def fixed_case(activation: str = "leaky_relu", *, gamma: float | None = 0.5, n: 
 
 
 def with_factor(case: Case, axis: str, factor: float) -> Case:
-    """The same case rebuilt with one assumption's fraction set to ``factor`` (for boundary walks)."""
-    if axis not in _KEY:
+    """The same case rebuilt with one assumption's fraction set to ``factor`` (for boundary walks).  The label
+    balance has no fraction: ``factor`` <= 1 rebuilds the case with balanced labels (a hunt's ``others_inside``
+    asks for that), > 1 is a ValueError (no walk goes along it)."""
+    if axis == "label balance":
+        if factor > 1 or case.gram == "adversarial":
+            raise ValueError("the label balance has no fraction to walk along (and an adversarial data set's "
+                             "labels are part of it)")
+        place = replace(case.placement, minority=None)
+    elif axis not in _KEY:
         raise ValueError(f"a boundary walk goes along one of {tuple(_KEY)}; got {axis!r}")
+    else:
+        place = replace(case.placement, **{_KEY[axis]: factor})
     c = case.cfg
-    place = replace(case.placement, **{_KEY[axis]: factor})
     given: dict[str, Any] = {}
     if case.gram == "adversarial":  # its Gram matrix is the data: kept, unless p itself is what moves
         if axis == "near-orthogonality":

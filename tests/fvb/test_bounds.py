@@ -38,9 +38,6 @@ from invariants.fvb.regime import fvb_gd_cases
 from sim import Dataset, SimConfig, equicorrelated_gram, nearly_orthogonal_gram, simulate
 from sim.data import labels
 
-# record_check is function-scoped but only appends to a report list: safe to share across examples
-
-
 # ---- in-regime FVB configurations ----------------------------------------------------------------
 
 

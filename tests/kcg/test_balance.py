@@ -36,8 +36,6 @@ from invariants.kcg.balance import (
 from invariants.kcg.regime import fixed_case, in_kcg_leaky_regime, kcg_cases
 from sim import Trajectory
 
-# record_check is function-scoped and only appends to the report: reusing it across examples is fine.
-
 # ---- helpers ---------------------------------------------------------------------------------
 
 

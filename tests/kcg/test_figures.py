@@ -46,9 +46,6 @@ from invariants.kcg.regime import in_kcg_orthogonal_relu_regime, kcg_cases
 from sim import Dataset, Init, SimConfig, Trajectory, simulate
 from sim.data import labels
 
-# record_check is function-scoped but only appends to the session's report: safe under @given
-
-
 # ---- helpers -------------------------------------------------------------------------------------------
 
 def assert_ordering_well_formed(res: CheckResult) -> None:

@@ -39,8 +39,6 @@ from invariants.kcg.regime import (
 from sim import Dataset, SimConfig, Trajectory, simulate
 from sim.data import equicorrelated_gram, labels
 
-# record_check is function-scoped but only appends to the session's report: safe under @given
-
 # ---- fixed cases ---------------------------------------------------------------------------------
 
 

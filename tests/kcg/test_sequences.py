@@ -28,7 +28,6 @@ from invariants.kcg.sequences import (
 )
 
 FIND = settings(max_examples=2000, derandomize=True, database=None)
-# record_check is function-scoped but only appends to the session's report: safe under @given
 
 
 @dataclass(frozen=True)

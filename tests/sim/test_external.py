@@ -299,5 +299,5 @@ def test_limit_direction_refuses_bad_settle_and_index() -> None:
 
 
 def test_a_width_whose_gram_matrices_exceed_memory_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match=r"m must be such that M = 2 m <= \d+ on this machine"):
+    with pytest.raises(ConfigError, match=r"m must be <= \d+ on this machine \(M = 2 m <= \d+"):
         simulate(SimConfig(gamma=0.1, n=6, d=50, m=10**6, steps=1))  # once a MemoryError for 29 TiB

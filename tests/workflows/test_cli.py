@@ -149,9 +149,12 @@ def test_the_atlas_refuses_a_folder_it_did_not_write_and_bad_flags_before_creati
     mine.mkdir()
     (mine / "atlas.json").write_text("a user's file")
     base = ["atlas", "--claim", "KCG-5.6", "--axis", "init scale", "--quick", "--workers", "0"]
-    _refused([*base, "--out", str(mine)], "holds no earlier atlas (tasks)", capsys)
+    _refused([*base, "--out", str(mine)], "holds no earlier atlas (tasks/ of *.json records)", capsys)
     assert (mine / "atlas.json").read_text() == "a user's file" and sorted(p.name for p in mine.iterdir()) == [
         "atlas.json"]
+    (mine / "tasks").mkdir()  # a project's own tasks/ folder is not an atlas store
+    (mine / "tasks" / "todo.txt").write_text("a user's file")
+    _refused([*base, "--out", str(mine)], "holds no earlier atlas", capsys)
     new = tmp_path / "new"
     _refused([*base, "--out", str(new), "--scheduler", "notanaddress"], "--scheduler 'notanaddress'", capsys)
     _refused([*base, "--out", str(new), "--max-factor", "0.5"], "--max-factor must be a finite number > 1", capsys)

@@ -148,8 +148,11 @@ def test_a_hunt_past_one_axis_keeps_the_others_inside_the_claims_own_regime() ->
         assert (case.cfg.sigma0 <= appendix_init_bound(case.cfg, case.data)) is inside
         assert not c.in_regime(case.cfg, case.data)  # past the step size either way
         assert others_inside(c, regime, case, "step size") is inside
-    # an axis the family cannot move (label balance) keeps the case: its bounds are all there is
+    # past the label balance: the others are checked on the same case with balanced labels, so a case past
+    # (B.2) is not blamed on the labels (once kept whatever its init scale)
     case = build_case("leaky_relu", 4, 8, 0.5, place=Placement(sigma0=1.0, minority=1), **kw)
+    assert not others_inside(c, regime, case, "label balance")
+    case = build_case("leaky_relu", 4, 8, 0.5, place=Placement(sigma0=0.4, minority=1), **kw)
     assert others_inside(c, regime, case, "label balance")
     # past the init scale itself: (B.2) is stricter than the family's bound there too, so the hunted axis is
     # checked deep inside, not at the family's bound (at 1 every case was refused: Unsatisfiable)
