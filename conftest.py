@@ -31,11 +31,12 @@ from invariants._internal.profiles import is_registered, register_profiles  # no
 # (see ``invariants._internal.generation``).
 fix_generation()
 
-# the profiles live in ``invariants._internal.profiles`` (the plugin registers them for any project too);
-# an unknown HYPOTHESIS_PROFILE is the plugin's usage error (pytest_configure), not an import error here
-register_profiles(prefix="")  # ci, dev, deep here (over Hypothesis' built-in ci), nearorth-* in any project
-if is_registered(os.environ.get("HYPOTHESIS_PROFILE", "ci")):
-    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# the profiles live in ``invariants._internal.profiles`` (the plugin registers them as nearorth-* in any
+# project); an unknown HYPOTHESIS_PROFILE is a usage error (``pytest_configure`` below), not an import error
+register_profiles(prefix="")  # ci, dev, deep here (over Hypothesis' built-in ci)
+_PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+if is_registered(_PROFILE):
+    settings.load_profile(_PROFILE)
 
 pytest_plugins = ["invariants.plugin"]
 

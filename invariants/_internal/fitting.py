@@ -80,7 +80,12 @@ def fit_linear_ci(x: np.ndarray, v: np.ndarray, level: float = CI_LEVEL) -> Line
 def fit_power_ci(times: np.ndarray, v: np.ndarray, level: float = CI_LEVEL) -> LinearFit:
     """v ~ c t^{-alpha} on log-log axes: the fit of log v on log t with the slope's interval, returned for the
     exponent alpha = -slope (so ``b`` is alpha and [lo, hi] its interval)."""
-    f = fit_linear_ci(np.log(np.asarray(times, dtype=float)), np.log(np.asarray(v, dtype=float)), level)
+    return fit_power_ci_log(times, np.log(np.asarray(v, dtype=float)), level)
+
+
+def fit_power_ci_log(times: np.ndarray, log_v: np.ndarray, level: float = CI_LEVEL) -> LinearFit:
+    """``fit_power_ci`` given log v (where v itself underflows, e.g. a loss computed in log space)."""
+    f = fit_linear_ci(np.log(np.asarray(times, dtype=float)), np.asarray(log_v, dtype=float), level)
     return LinearFit(f.a, -f.b, -f.hi, -f.lo, f.se, level)
 
 

@@ -28,8 +28,12 @@ def log_ell(z: float | np.ndarray) -> np.ndarray:
     return np.where(big, series, direct)
 
 
+def log_mean(log_v: np.ndarray) -> np.ndarray:
+    """log((1/n) sum_i v_i) for each row of ``log_v`` (T, n), from the logs."""
+    return np.logaddexp.reduce(log_v, axis=1) - math.log(log_v.shape[1])
+
+
 def log_mean_loss(margins: np.ndarray, loss: str = "logistic") -> np.ndarray:
     """log((1/n) sum_i l(z_i)) for each row of ``margins`` (T, n): logistic or exponential (l = e^{-z})."""
     z = np.asarray(margins, dtype=np.float64)
-    per_point = -z if loss == "exponential" else log_ell(z)
-    return np.logaddexp.reduce(per_point, axis=1) - math.log(z.shape[1])
+    return log_mean(-z if loss == "exponential" else log_ell(z))

@@ -42,7 +42,7 @@ from scipy import stats
 from sim import Dataset, SimConfig, Trajectory, iid_gaussian
 
 from .._internal.claim import Claim, check, register
-from .._internal.logloss import log_ell, log_mean_loss, softplus
+from .._internal.logloss import log_ell, log_mean, log_mean_loss, softplus
 from .._internal.result import CheckResult
 from .._internal.tolerance import sum_bound
 
@@ -219,7 +219,7 @@ def check_loss_vs_sigmoid(traj: Trajectory) -> CheckResult:
     gone = ~((loss > 0) & (Gh > 0) & np.isfinite(lm))
     if gone.any():
         z = np.asarray(traj.margins[gone], dtype=np.float64)
-        lm[gone] = LOG2 + np.logaddexp.reduce(-softplus(z), axis=1) - math.log(z.shape[1]) - log_mean_loss(z)
+        lm[gone] = LOG2 + log_mean(log_g(z)) - log_mean_loss(z)
     lm = lm + sum_bound(traj.data.n + 4, 1.0)
     dom = np.min(traj.margins, axis=1) >= Z_STAR
     where: dict[str, object] = {"min_margin": float(np.min(traj.margins)),

@@ -87,8 +87,9 @@ import numpy as np
 from sim import Trajectory
 
 from .._internal.claim import Claim, check, register
-from .._internal.fitting import CI_LEVEL, LinearFit, fit_linear_ci, late_window
+from .._internal.fitting import CI_LEVEL, fit_linear_ci, fit_power_ci_log, late_window
 from .._internal.logloss import log_mean_loss
+from .._internal.marginflow import flow_loss_exponent, flow_slope, flow_steepening
 from .._internal.result import CheckResult
 from .regime import AXES, describe, in_kcg_leaky_regime, in_kcg_regime, in_kcg_relu_regime, step_fraction
 
@@ -243,84 +244,6 @@ def _log_headroom(x: float, lo: float, hi: float) -> float:
     if not (x > 0 and math.isfinite(x)):
         return -math.inf
     return min(math.log(x / lo), math.log(hi / x)) / (0.5 * math.log(hi / lo))
-
-
-def flow_slope(z: float, loss: str = "logistic") -> float:
-    """d z / d log t of a margin under its own loss's gradient flow dz/dt = c (-l'(z)) from z(0) = 0, as a
-    function of z (c drops out): logistic, e^z + z = c t + 1, so (e^z + z - 1) / (e^z + 1); exponential,
-    e^z = c t + 1, so 1 - e^{-z}.  Rises from 0; the logistic one peaks at ``Z_STEEPEST`` (1.0475) and
-    then flattens to 1 from above, the exponential one rises to 1 from below."""
-    if z <= 0:
-        return 0.0
-    if loss == "exponential":
-        return -math.expm1(-z)
-    if z > 700:  # e^z overflows; the slope is 1 + (z - 2) e^{-z} to rounding
-        return 1.0
-    ez = math.exp(z)
-    return (ez + z - 1.0) / (ez + 1.0)
-
-
-def flow_loss_exponent(z: float, loss: str = "logistic") -> float:
-    """The local exponent -d log l(z) / d log t of one point's loss under its margin's own flow (``flow_slope``):
-    s(z) (-l'(z)) / l(z).  Logistic: s(z) / ((1 + e^z) log(1 + e^{-z})), 0.35 at z = 0.5, 0.94 at z = 2, 1
-    near z = 2.5, at most ~1.03 beyond and back to 1 as z grows; exponential: 1 - e^{-z}.  0 for z <= 0."""
-    if z <= 0:
-        return 0.0
-    if loss == "exponential":
-        return -math.expm1(-z)
-    if z > 700:
-        return 1.0
-    return flow_slope(z, loss) / ((1.0 + math.exp(z)) * math.log1p(math.exp(-z)))
-
-
-def _steepest() -> float:
-    """The logistic flow's steepest point: d/dz of ``flow_slope`` is 0 where e^z (3 - z) + 1 = 0, i.e.
-    z = 3 + e^{-z} (a contraction: iterated to rounding)."""
-    z = 3.0
-    for _ in range(60):
-        z = 3.0 + math.exp(-z)
-    return z
-
-
-Z_STEEPEST = _steepest()  # 3.0475, derived
-
-
-def flow_secant(z_a: float, z_e: float, loss: str = "logistic", z0: float = 0.0) -> float:
-    """The slope in log t of a margin's own flow dz/dt = c (-l'(z)) from z(0) = z0, averaged over a window
-    along which it goes from z_a to z_e: (z_e - z_a) / log(T(z_e) / T(z_a)), T(z) = e^z + z - e^{z0} - z0
-    (logistic; e^z - e^{z0} for the exponential loss) the flow's time to reach z, times c.  From z0 = 0:
-    1.035 from z = 2 to 5, 1.008 from 5 to 8 (Lemma F.2's once-measured 0.8% at 2e5 steps); the local
-    slope where z_e = z_a; 0 where z_a <= z0 (the flow has not started)."""
-    lo, hi = min(z_a, z_e), max(z_a, z_e)
-    if lo <= z0:
-        return 0.0
-
-    def time_to(z: float) -> float:  # T(z), by differences that stay accurate for z near z0
-        if loss == "exponential":
-            return math.exp(z0) * math.expm1(z - z0)
-        return math.exp(z0) * math.expm1(z - z0) + (z - z0)
-
-    if hi - lo < 1e-9 * max(1.0, hi):  # the local slope, d z / d log t = T(z) / T'(z)
-        d = math.exp(lo) if loss == "exponential" else math.exp(lo) + 1.0
-        return time_to(lo) / d
-    if hi > 700:  # log T(z) = z + log(1 + (z - e^{z0} - z0) e^{-z}) without overflow
-        def log_time(z: float) -> float:
-            rest = -math.exp(z0) if loss == "exponential" else z - math.exp(z0) - z0
-            return z + math.log1p(rest * math.exp(-z))
-        return (hi - lo) / (log_time(hi) - log_time(lo))
-    return (hi - lo) / math.log(time_to(hi) / time_to(lo))
-
-
-def flow_steepening(z_a: float, loss: str = "logistic", z_e: float = math.inf) -> float:
-    """sup over z in [z_a, z_e] of flow_slope(z) / flow_slope(z_a): how much a margin that is z_a at the start of
-    a window and at most z_e at its end can steepen along it by its loss's own flow (1 from ``Z_STEEPEST`` on
-    for the logistic loss; inf for z_a <= 0).  ``theta_log``'s drift allowance."""
-    s_a = flow_slope(z_a, loss)
-    if s_a <= 0:
-        return math.inf
-    z_e = max(z_a, z_e)
-    top = flow_slope(z_e, loss) if loss == "exponential" else flow_slope(min(max(z_a, Z_STEEPEST), z_e), loss)
-    return max(1.0, top / s_a)
 
 
 def theta_log(times: np.ndarray, u: np.ndarray, ratio: tuple[float, float] = THETA_RATIO,
@@ -539,7 +462,7 @@ def check_margin_growth(traj: Trajectory, K: float = K_MRG) -> list[CheckResult]
 
 def fitted_loss_exponent(traj: Trajectory, w: np.ndarray) -> float:
     """alpha_fit: slope of -log L_S against log t on the checkpoints ``w``."""
-    return float(_exponent_fit(effective_times(traj)[w], _log_loss(traj, w)).b)
+    return float(fit_power_ci_log(effective_times(traj)[w], _log_loss(traj, w)).b)
 
 
 def _log_loss(traj: Trajectory, w: np.ndarray) -> np.ndarray:
@@ -549,12 +472,6 @@ def _log_loss(traj: Trajectory, w: np.ndarray) -> np.ndarray:
     if np.all(loss > 0) and np.all(np.isfinite(loss)):
         return np.log(loss)
     return log_mean_loss(traj.margins[w], traj.config.loss)
-
-
-def _exponent_fit(t: np.ndarray, log_loss: np.ndarray) -> LinearFit:
-    """``fitting.fit_power_ci`` on log L: the exponent alpha = -slope of log L on log t, with its interval."""
-    f = fit_linear_ci(np.log(np.asarray(t, dtype=float)), log_loss)
-    return LinearFit(f.a, -f.b, -f.hi, -f.lo, f.se, f.level)
 
 
 def alpha_leaky(c: float, q: float) -> float:
@@ -579,7 +496,7 @@ def _loss_result(traj: Trajectory, claim: str, alpha_th: float, implied: dict[st
                  w: np.ndarray, tol: float, note: str) -> CheckResult:
     t = effective_times(traj)[w]
     log_loss = _log_loss(traj, w)
-    fit = _exponent_fit(t, log_loss)
+    fit = fit_power_ci_log(t, log_loss)
     a, a_lo = fit.b, fit.lo
     log_growth = log_loss + alpha_th * np.log(t)
     level = round(100 * CI_LEVEL)
@@ -589,8 +506,7 @@ def _loss_result(traj: Trajectory, claim: str, alpha_th: float, implied: dict[st
     flow = min(1.0, flow_loss_exponent(z_a, traj.config.loss))
     implied = {"alpha_fit": a, f"alpha_ci{level}_lo": a_lo, f"alpha_ci{level}_hi": fit.hi,
                "alpha_theory": alpha_th, "L_t^alpha_growth": float(np.exp(log_growth.max() - log_growth[0])),
-               "z_a": z_a,
-               "flow_exponent_a": flow, **implied}
+               "z_a": z_a, "flow_exponent_a": flow, **implied}
     bound = (1.0 - tol) * alpha_th * flow
     note = f"{note}; asserted at the {level}% interval's lower end alpha_lo = {a_lo:.4g} (fit {a:.4g})" + (
         f", against alpha x {flow:.3g} (the loss flow's own exponent at margin {z_a:.3g})" if flow < 1 else "")

@@ -18,7 +18,7 @@ Declared constants, measured on in-regime runs (see the ``reading`` of each clai
 * ``C_SWITCH_OFF`` = 2 (Lemma F.2's T: opposite-class neurons active at init switch off).  The proof's
   mechanism gives C ~ 2 beta < 0.75 (beta = max |P(0)|, |l'| ~ 1/2 early); 60 orthogonal runs gave <= 0.66.
 * ``F2_SLOPE_RTOL`` = 0.02: the late-window slope of rho_bar_{y_i,r,i} against log t, over m/|S_i(0)|, lies
-  in [1, sec_i] up to 2%, sec_i the slope of point i's own margin flow over the window (``growth.flow_secant``:
+  in [1, sec_i] up to 2%, sec_i the slope of point i's own margin flow over the window (``marginflow.flow_secant``:
   rho_bar = (m/|S_i(0)|) z_i + const after the switch-off, and z_i follows e^z + z = c t + 1, whose slope in
   log t is above 1 by 1.035 from z = 2 to 5, 1.008 from 5 to 8).  Measured (2026-12-07, window frac 0.3, 12
   in-regime orthogonal ReLU runs each): outside [1, sec_i] by at most 0.13% at 2e4 steps, 1.0% at 1e3, 1.4%
@@ -48,9 +48,9 @@ from sim import Trajectory
 
 from .._internal.claim import Claim, check, register
 from .._internal.fitting import fit_log_growth, late_window
+from .._internal.marginflow import flow_secant
 from .._internal.result import CheckResult
 from .._internal.tolerance import accumulated_bound, rho_rounding
-from .growth import flow_secant
 from .regime import (
     AXES,
     describe,

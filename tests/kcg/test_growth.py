@@ -307,7 +307,7 @@ def test_relu_loss_rate(case: Case, record_check) -> None:
 def flow_factor(tr: Trajectory) -> float:
     """min(1, the logistic flow's own loss exponent at the late window's smallest starting margin),
     recomputed here from the run's margins (the loss-rate checks scale the exponent they ask for by it)."""
-    from invariants.kcg.growth import flow_loss_exponent
+    from invariants._internal.marginflow import flow_loss_exponent
 
     return min(1.0, flow_loss_exponent(float(tr.margins[late(tr)][0].min())))
 
@@ -372,7 +372,7 @@ def test_log_to_the_1_1_growth_is_flagged_by_the_slope_drift() -> None:
 # ---- the margins' own flow: short horizons are not counterexamples ---------------------------------
 
 def test_flow_slope_peaks_at_z_steepest_and_flattens_to_one() -> None:
-    from invariants.kcg.growth import Z_STEEPEST, flow_slope, flow_steepening
+    from invariants._internal.marginflow import Z_STEEPEST, flow_slope, flow_steepening
 
     z = np.linspace(0.01, 30, 30001)
     s = np.array([flow_slope(v) for v in z])
@@ -438,7 +438,7 @@ def test_the_drift_allowance_is_tight_a_planted_steepening_just_past_it_fails() 
 
 def test_flow_loss_exponent_is_the_logistic_flows_own() -> None:
     """-d log l / d log t along e^z + z = t + 1, by finite differences, against ``flow_loss_exponent``."""
-    from invariants.kcg.growth import flow_loss_exponent
+    from invariants._internal.marginflow import flow_loss_exponent
 
     z = np.linspace(1e-3, 40, 400001)
     t = np.exp(z) + z - 1
@@ -485,7 +485,7 @@ def test_flow_secant_is_the_flows_average_slope_from_its_start() -> None:
     against ``flow_secant``; 0 where the window's margins are not above z0 (the flow has not started)."""
     from scipy.integrate import solve_ivp
 
-    from invariants.kcg.growth import flow_secant, flow_slope
+    from invariants._internal.marginflow import flow_secant, flow_slope
 
     for z0 in (0.0, 0.7, -0.3):
         sol = solve_ivp(lambda t, z: 1 / (1 + np.exp(z)), (0, 5e3), [z0], rtol=1e-12, atol=1e-14,
